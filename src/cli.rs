@@ -1,0 +1,70 @@
+//! Command-line types (clap) and their validation into typed options. Nothing
+//! outside this module and `main.rs` sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::sync::CrateSpec;
+
+/// cargofox: see what really ships in every crates.io release.
+#[derive(Debug, Parser)]
+#[command(name = "cargofox", version, about, long_about = None)]
+pub struct Cli {
+    /// Data directory (store, cache).
+    #[arg(long, global = true, env = "CARGOFOX_DATA", default_value = "./cargofox-data")]
+    pub data: PathBuf,
+
+    /// Sparse index URL (`sparse+https://...`, `https://...`) or a `file://`
+    /// directory with the same layout.
+    #[arg(long, global = true, env = "CARGOFOX_REGISTRY", default_value = crate::registry::CRATES_IO)]
+    pub registry: String,
+
+    /// Use no network at all: cached index files only.
+    #[arg(long, global = true)]
+    pub offline: bool,
+
+    /// Contact sent in the User-Agent (`cargofox/<version> (+<contact>)`).
+    #[arg(long, global = true, env = "CARGOFOX_CONTACT", default_value = "https://github.com/cargofox/cargofox")]
+    pub contact: String,
+
+    /// The current time (RFC 3339, UTC), for reproducible runs.
+    #[arg(long, global = true, value_name = "TIME")]
+    pub current_time: Option<String>,
+
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch, verify and store every version of the given crates.
+    Sync(SyncArgs),
+}
+
+/// `cargofox sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Crates to sync: `NAME` (every version) or `NAME@VERSION` (one version
+    /// and whichever of its ancestors are missing).
+    #[arg(required = true, value_name = "CRATE[@VERSION]")]
+    pub crates: Vec<CrateSpec>,
+
+    /// Downloads in flight (and worker threads).
+    #[arg(long, short = 'j', default_value_t = 4)]
+    pub jobs: usize,
+
+    /// Write a pack (and its refs) once this many MiB are pending.
+    #[arg(long, default_value_t = 256, hide = true)]
+    pub flush_mib: u64,
+
+    /// Retries for transient HTTP failures.
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+}

@@ -1,0 +1,535 @@
+//! `cargofox sync`: for each crate, read its index file, work out which
+//! versions are missing from the store and their parents, then download,
+//! verify, unpack and store them.
+//!
+//! Downloads and unpacking run on worker threads (a bounded number in
+//! flight); one writer thread takes their results in index order, writes the
+//! commits (a commit needs its parent's id) and flushes packs and refs in
+//! batches. A version that fails is recorded under `refs/failures/` and the
+//! run goes on; the next run retries it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, mpsc};
+
+use anyhow::Context as _;
+use gix::ObjectId;
+
+use crate::archive::{self, Limits};
+use crate::message::{VersionFacts, commit_message};
+use crate::output::{Clock, Output};
+use crate::plan;
+use crate::registry::index::{IndexEntry, IndexLine, parse_file};
+use crate::registry::Registry;
+use crate::store::{self, FailureRecord, PackedObject, Prepared, Store, refs};
+use crate::types::{CrateName, Sha256};
+
+use super::Outcome;
+
+/// What to sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrateSpec {
+    /// The crate.
+    pub name: CrateName,
+    /// One version (with its missing ancestors), or all.
+    pub version: Option<String>,
+}
+
+impl std::str::FromStr for CrateSpec {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, version) = match s.split_once('@') {
+            Some((n, v)) => (n, Some(v.to_owned())),
+            None => (s, None),
+        };
+        Ok(CrateSpec {
+            name: CrateName::new(name)?,
+            version,
+        })
+    }
+}
+
+/// Options for a sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Crates to sync.
+    pub crates: Vec<CrateSpec>,
+    /// Worker threads (downloads in flight).
+    pub jobs: usize,
+    /// Archive limits.
+    pub limits: Limits,
+    /// Flush a pack once it holds this many bytes.
+    pub flush_bytes: u64,
+    /// The clock.
+    pub clock: Clock,
+}
+
+/// Totals of a run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Totals {
+    /// Crates processed.
+    pub crates: usize,
+    /// Versions written.
+    pub added: usize,
+    /// Versions already in the store.
+    pub already: usize,
+    /// Versions that failed (recorded for retry).
+    pub failed: usize,
+    /// Versions deferred because their parent is not stored.
+    pub deferred: usize,
+    /// Index lines that could not be used.
+    pub skipped_lines: usize,
+    /// Crates whose index could not be read.
+    pub crate_errors: usize,
+}
+
+enum ParentRef {
+    None,
+    Stored(ObjectId),
+    Job(usize),
+}
+
+struct Job {
+    crate_ix: usize,
+    entry: IndexEntry,
+    parent: ParentRef,
+    parent_version: Option<String>,
+    reregistered_from: Option<Sha256>,
+    prior_failure: Option<FailureRecord>,
+}
+
+struct Stored {
+    facts: VersionFacts,
+    prepared: Prepared,
+}
+
+struct Failure {
+    kind: &'static str,
+    message: String,
+    actual: Option<Sha256>,
+    http_status: Option<u16>,
+}
+
+#[derive(Default)]
+struct CrateTally {
+    name: String,
+    in_index: usize,
+    added: usize,
+    already: usize,
+    failed: usize,
+    deferred: usize,
+    skipped_lines: usize,
+    error: Option<String>,
+}
+
+/// Run a sync.
+pub fn run(opts: &SyncOptions, registry: &Registry, store: &Store, out: &mut Output) -> anyhow::Result<(Outcome, Totals)> {
+    let mut tallies: Vec<CrateTally> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for spec in &opts.crates {
+        let ix = tallies.len();
+        let mut tally = CrateTally {
+            name: spec.name.to_string(),
+            ..CrateTally::default()
+        };
+        if !seen.insert((spec.name.clone(), spec.version.clone())) {
+            continue;
+        }
+        match plan_crate(spec, ix, registry, store, &mut tally, &mut jobs, out) {
+            Ok(()) => {}
+            Err(e) => tally.error = Some(format!("{e:#}")),
+        }
+        tallies.push(tally);
+    }
+
+    let bar = out.progress(jobs.len() as u64, "versions");
+    let results = pipeline(opts, registry, store, &jobs, &mut tallies, out, &bar);
+    bar.finish_and_clear();
+    results?;
+
+    let mut totals = Totals::default();
+    for t in &tallies {
+        totals.crates += 1;
+        totals.added += t.added;
+        totals.already += t.already;
+        totals.failed += t.failed;
+        totals.deferred += t.deferred;
+        totals.skipped_lines += t.skipped_lines;
+        if let Some(e) = &t.error {
+            totals.crate_errors += 1;
+            out.line(&format!("{}: error: {e}", t.name));
+        } else {
+            let mut line = format!(
+                "{}: {} added, {} already stored, {} failed",
+                t.name, t.added, t.already, t.failed
+            );
+            if t.deferred > 0 {
+                line.push_str(&format!(", {} deferred", t.deferred));
+            }
+            line.push_str(&format!(" ({} versions in the index", t.in_index));
+            if t.skipped_lines > 0 {
+                line.push_str(&format!(", {} lines skipped", t.skipped_lines));
+            }
+            line.push(')');
+            out.line(&line);
+        }
+    }
+    out.line(&format!(
+        "sync: {} crates, {} versions added, {} already stored, {} failed, {} deferred, {} index lines skipped, {} crate errors",
+        totals.crates, totals.added, totals.already, totals.failed, totals.deferred, totals.skipped_lines, totals.crate_errors
+    ));
+    let outcome = if totals.failed + totals.deferred + totals.crate_errors > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    Ok((outcome, totals))
+}
+
+fn plan_crate(
+    spec: &CrateSpec,
+    crate_ix: usize,
+    registry: &Registry,
+    store: &Store,
+    tally: &mut CrateTally,
+    jobs: &mut Vec<Job>,
+    out: &mut Output,
+) -> anyhow::Result<()> {
+    let bytes = registry.index_file(&spec.name)?;
+    let lines = parse_file(&bytes, &spec.name);
+    let mut entries: Vec<IndexEntry> = Vec::new();
+    for line in lines {
+        match line {
+            IndexLine::Entry(e) => entries.push(*e),
+            IndexLine::Skipped { vers, reason } => {
+                tally.skipped_lines += 1;
+                tracing::warn!(krate = %spec.name, version = ?vers, %reason, "index line skipped");
+                out.line(&format!(
+                    "SKIPPED {}@{}: {reason}",
+                    spec.name,
+                    crate::archive::escape::printable_raw(vers.as_deref().unwrap_or("?").as_bytes())
+                ));
+            }
+        }
+    }
+    tally.in_index = entries.len();
+    let versions: Vec<&crate::types::VersionStr> = entries.iter().map(|e| &e.vers).collect();
+    let parents = plan::parents(&versions);
+
+    // Which lines to process: all, or one version and its ancestors.
+    let mut selected = vec![spec.version.is_none(); entries.len()];
+    if let Some(v) = &spec.version {
+        let pos = entries
+            .iter()
+            .rposition(|e| e.vers.as_str() == v)
+            .with_context(|| format!("version {v} of {} is not in the index", spec.name))?;
+        let mut cur = Some(pos);
+        while let Some(i) = cur {
+            selected[i] = true;
+            cur = parents[i];
+        }
+    }
+
+    let stored = store.stored_versions(&spec.name)?;
+    let failures = store.failures(&spec.name)?;
+    let mut job_of_line: BTreeMap<usize, usize> = BTreeMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if !selected[i] {
+            continue;
+        }
+        let comp = entry.vers.ref_component();
+        let mut reregistered_from = None;
+        if let Some(&commit) = stored.get(&comp) {
+            let sha = store.commit_sha256(commit)?;
+            if sha == Some(entry.cksum) {
+                tally.already += 1;
+                continue;
+            }
+            let rereg = refs::reregistered(&spec.name, &entry.vers, &entry.cksum, "crate");
+            if store.resolve(&rereg)?.is_some() {
+                tally.already += 1;
+                continue;
+            }
+            reregistered_from = sha;
+        }
+        let parent = match parents[i] {
+            None => ParentRef::None,
+            Some(j) => match stored.get(&entries[j].vers.ref_component()) {
+                Some(&id) => ParentRef::Stored(id),
+                None => match job_of_line.get(&j) {
+                    Some(&job) => ParentRef::Job(job),
+                    // Unreachable by construction (ancestors are selected),
+                    // but never write a commit with a guessed parent.
+                    None => anyhow::bail!("internal: parent of {} {} not planned", spec.name, entry.vers),
+                },
+            },
+        };
+        job_of_line.insert(i, jobs.len());
+        jobs.push(Job {
+            crate_ix,
+            entry: entry.clone(),
+            parent,
+            parent_version: parents[i].map(|j| entries[j].vers.to_string()),
+            reregistered_from,
+            prior_failure: failures.get(&comp).cloned(),
+        });
+    }
+    Ok(())
+}
+
+/// Download, verify and unpack one version into prepared objects.
+fn work(job: &Job, registry: &Registry, claimer: &mut store::Claimer, limits: &Limits) -> Result<Stored, Failure> {
+    let e = &job.entry;
+    let bytes = registry.download(&e.name, &e.vers, &e.cksum).map_err(|err| Failure {
+        kind: "download",
+        http_status: err.http_status(),
+        message: format!("{err}"),
+        actual: None,
+    })?;
+    let actual = Sha256::of(&bytes);
+    if actual != e.cksum {
+        return Err(Failure {
+            kind: "checksum-mismatch",
+            message: format!(
+                "sha256 of the download is {actual}, the index says {}; not stored",
+                e.cksum
+            ),
+            actual: Some(actual),
+            http_status: None,
+        });
+    }
+    let view = archive::read_crate(&bytes, &e.name, &e.vers, limits);
+    let prepared = store::prepare(&view.files, &view.extras, &bytes, &mut |id| claimer.needed(id)).map_err(|err| Failure {
+        kind: "store",
+        message: err.to_string(),
+        actual: Some(actual),
+        http_status: None,
+    })?;
+    let facts = VersionFacts {
+        name: e.name.clone(),
+        version: e.vers.clone(),
+        sha256: actual,
+        crate_size: bytes.len() as u64,
+        status: view.status(),
+        unpacked_size: view.unpacked_size,
+        file_count: view.files.len(),
+        extras: prepared.extras_tree.map(|t| t.to_hex().to_string()),
+        anomalies: view.anomalies,
+        escaped: view.escaped,
+    };
+    Ok(Stored { facts, prepared })
+}
+
+struct Window {
+    written: Mutex<usize>,
+    cond: Condvar,
+    size: usize,
+}
+
+impl Window {
+    fn wait_for(&self, i: usize, abort: &AtomicBool) {
+        let mut w = match self.written.lock() {
+            Ok(w) => w,
+            Err(p) => p.into_inner(),
+        };
+        while i >= *w + self.size && !abort.load(Ordering::Relaxed) {
+            w = match self.cond.wait(w) {
+                Ok(w) => w,
+                Err(p) => p.into_inner(),
+            };
+        }
+    }
+
+    fn advance(&self, to: usize) {
+        if let Ok(mut w) = self.written.lock() {
+            *w = to;
+        }
+        self.cond.notify_all();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pipeline(
+    opts: &SyncOptions,
+    registry: &Registry,
+    store: &Store,
+    jobs: &[Job],
+    tallies: &mut [CrateTally],
+    out: &mut Output,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let workers = opts.jobs.max(1).min(jobs.len());
+    let window = Window {
+        written: Mutex::new(0),
+        cond: Condvar::new(),
+        size: workers * 4,
+    };
+    let next = AtomicUsize::new(0);
+    let abort = AtomicBool::new(false);
+    let (tx, rx) = mpsc::sync_channel::<(usize, Result<Stored, Failure>)>(window.size);
+
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, abort, window) = (&next, &abort, &window);
+            s.spawn(move || {
+                let mut claimer = store.claimer();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= jobs.len() || abort.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    window.wait_for(i, abort);
+                    if abort.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let r = work(&jobs[i], registry, &mut claimer, &opts.limits);
+                    if tx.send((i, r)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let result = write_all(opts, store, jobs, tallies, out, bar, &rx, &window);
+        if result.is_err() {
+            abort.store(true, Ordering::Relaxed);
+            window.cond.notify_all();
+            // Let workers finish their current item and exit.
+            while rx.recv().is_ok() {}
+        }
+        result
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_all(
+    opts: &SyncOptions,
+    store: &Store,
+    jobs: &[Job],
+    tallies: &mut [CrateTally],
+    out: &mut Output,
+    bar: &indicatif::ProgressBar,
+    rx: &mpsc::Receiver<(usize, Result<Stored, Failure>)>,
+    window: &Window,
+) -> anyhow::Result<()> {
+    let mut commits: Vec<Option<ObjectId>> = vec![None; jobs.len()];
+    let mut buffer: BTreeMap<usize, Result<Stored, Failure>> = BTreeMap::new();
+    let mut expect = 0usize;
+    let mut batch = store.batch()?;
+    let now = opts.clock.now();
+    while expect < jobs.len() {
+        let Ok((i, r)) = rx.recv() else {
+            anyhow::bail!("internal: workers stopped before every version was processed");
+        };
+        buffer.insert(i, r);
+        while let Some(r) = buffer.remove(&expect) {
+            let job = &jobs[expect];
+            let tally = &mut tallies[job.crate_ix];
+            let e = &job.entry;
+            let failure = match r {
+                Err(f) => Some(f),
+                Ok(stored) => {
+                    // Objects are written even when the commit must wait:
+                    // they are claimed, and a later run reuses them.
+                    batch.add_objects(&stored.prepared.objects)?;
+                    let parent = match job.parent {
+                        ParentRef::None => Ok(None),
+                        ParentRef::Stored(id) => Ok(Some(id)),
+                        ParentRef::Job(j) => commits[j].map(Some).ok_or(()),
+                    };
+                    match parent {
+                        Err(()) => Some(Failure {
+                            kind: "parent-missing",
+                            message: format!(
+                                "parent version {} is not stored yet (its attempt failed); deferred",
+                                job.parent_version.as_deref().unwrap_or("?")
+                            ),
+                            actual: Some(stored.facts.sha256),
+                            http_status: None,
+                        }),
+                        Ok(parent) => {
+                            let commit = write_version(&mut batch, job, &stored, parent)?;
+                            commits[expect] = Some(commit);
+                            tally.added += 1;
+                            if let Some(old) = job.reregistered_from {
+                                out.line(&format!(
+                                    "REREGISTERED {}@{}: the index checksum is now {}, the stored release had {}; both kept",
+                                    e.name,
+                                    e.vers,
+                                    e.cksum,
+                                    old
+                                ));
+                            }
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(f) = failure {
+                if f.kind == "parent-missing" {
+                    tally.deferred += 1;
+                } else {
+                    tally.failed += 1;
+                }
+                out.line(&format!("FAILED {}@{} [{}]: {}", e.name, e.vers, f.kind, f.message));
+                let prior = job.prior_failure.as_ref();
+                let rec = FailureRecord {
+                    kind: f.kind.to_owned(),
+                    message: f.message,
+                    expected_sha256: e.cksum.to_hex(),
+                    actual_sha256: f.actual.map(|a| a.to_hex()),
+                    http_status: f.http_status,
+                    first_seen: prior.map_or(now, |p| p.first_seen),
+                    last_seen: now,
+                    attempts: prior.map_or(1, |p| p.attempts + 1),
+                };
+                batch.record_failure(&e.name, &e.vers, &rec)?;
+            }
+            bar.inc(1);
+            expect += 1;
+            window.advance(expect);
+            if batch.bytes() >= opts.flush_bytes {
+                batch.commit()?;
+                batch = store.batch()?;
+            }
+        }
+    }
+    batch.commit()?;
+    Ok(())
+}
+
+fn write_version(batch: &mut store::Batch<'_>, job: &Job, stored: &Stored, parent: Option<ObjectId>) -> anyhow::Result<ObjectId> {
+    let e = &job.entry;
+    let message = commit_message(&stored.facts);
+    let commit: PackedObject = store::commit_object(stored.prepared.tree, parent, e.pubtime.unwrap_or(0), &message)?;
+    batch.add_object(&commit)?;
+    let (version_ref, archive_ref, extras_ref) = if job.reregistered_from.is_some() {
+        (
+            refs::reregistered(&e.name, &e.vers, &e.cksum, "crate"),
+            refs::reregistered(&e.name, &e.vers, &e.cksum, "archive"),
+            refs::reregistered(&e.name, &e.vers, &e.cksum, "extras"),
+        )
+    } else {
+        (
+            refs::version(&e.name, &e.vers),
+            refs::archive(&e.name, &e.vers),
+            refs::extras(&e.name, &e.vers),
+        )
+    };
+    batch.set_ref(&version_ref, commit.id)?;
+    batch.set_ref(&archive_ref, stored.prepared.archive_blob)?;
+    if let Some(x) = stored.prepared.extras_tree {
+        batch.set_ref(&extras_ref, x)?;
+    }
+    if job.prior_failure.is_some() {
+        batch.delete_ref(&refs::failure(&e.name, &e.vers))?;
+    }
+    batch.note_version();
+    Ok(commit.id)
+}

@@ -1,0 +1,16 @@
+//! cargofox: a git-native, content-addressed archive of crates.io releases.
+//!
+//! The flow is `registry` (index and downloads) -> `archive` (cargo's view of
+//! a `.crate`) -> `store` (git objects and refs, the only user of gix).
+//! `commands` wires the stages together; `main.rs` only parses and dispatches.
+
+pub mod archive;
+pub mod plan;
+pub mod registry;
+pub mod types;
+pub mod net;
+pub mod store;
+pub mod message;
+pub mod output;
+pub mod commands;
+pub mod cli;

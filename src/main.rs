@@ -1,0 +1,100 @@
+//! The `cargofox` binary: parse the command line, set up logging, open what the
+//! command needs, dispatch, and map the result to an exit status
+//! (0 clean, 1 findings or failed versions, 2 error).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+
+use cargofox::archive::Limits;
+use cargofox::cli::{Cli, Command};
+use cargofox::commands::{self, Outcome};
+use cargofox::net::{NetConfig, Network};
+use cargofox::output::{Clock, Output};
+use cargofox::registry::Registry;
+use cargofox::registry::index::parse_rfc3339_utc;
+use cargofox::store::Store;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CARGOFOX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("cargofox={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Holds the data directory's lock for the life of the command.
+struct DataLock(#[allow(dead_code)] std::fs::File);
+
+fn lock_data(dir: &std::path::Path) -> anyhow::Result<DataLock> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataLock(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!("another cargofox is using {} (lock held on {})", dir.display(), path.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let clock = match &cli.current_time {
+        Some(t) => Clock::fixed(parse_rfc3339_utc(t).with_context(|| format!("--current-time {t:?} is not YYYY-MM-DDTHH:MM:SSZ"))?),
+        None => Clock::system(),
+    };
+    let mut out = Output::stdio();
+    match cli.command {
+        Command::Sync(args) => {
+            let _lock = lock_data(&cli.data)?;
+            let net = if cli.offline {
+                None
+            } else {
+                let mut cfg = NetConfig::new(&cli.contact);
+                cfg.retries = args.retries;
+                Some(Arc::new(Network::new(cfg)?))
+            };
+            let registry = Registry::open(&cli.registry, net, &cli.data.join("cache"))
+                .with_context(|| format!("opening the registry {}", cli.registry))?;
+            let store = Store::open(&cli.data.join("store.git"))?;
+            let opts = commands::sync::SyncOptions {
+                crates: args.crates,
+                jobs: args.jobs,
+                limits: Limits::default(),
+                flush_bytes: args.flush_mib.saturating_mul(1024 * 1024),
+                clock,
+            };
+            let (outcome, _) = commands::sync::run(&opts, &registry, &store, &mut out)?;
+            Ok(outcome)
+        }
+    }
+}

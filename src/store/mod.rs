@@ -1,0 +1,388 @@
+//! The store: a bare git repository holding one commit per crate version, the
+//! raw archives, and the records of failed attempts. This is the only module
+//! that uses gix. Layout and commit rules: docs/STORE.md.
+//!
+//! Writes go through a [`Batch`]: objects are appended to a pack, and refs are
+//! only updated after the pack and its index are on disk, so a killed run can
+//! never leave a ref pointing at a missing object.
+
+pub mod objects;
+pub mod pack;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::{FullName, Target};
+
+pub use objects::{Prepared, commit_object, prepare};
+pub use pack::PackedObject;
+
+use crate::types::{CrateName, Sha256, VersionStr};
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Opening or creating the repository failed.
+    #[error("opening the store at {path}: {message}")]
+    Open {
+        /// The repository path.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// Filesystem trouble while writing objects.
+    #[error("writing to the store: {0}")]
+    Io(#[from] std::io::Error),
+    /// gix reported an error.
+    #[error("git store: {0}")]
+    Git(String),
+    /// Hashing failed (a SHA-1 collision attack was detected).
+    #[error("hashing an object: {0}")]
+    Hash(String),
+    /// A path is both a file and a directory (a bug in the archive stage).
+    #[error("internal error: {0} is both a file and a directory")]
+    Conflict(String),
+}
+
+impl StoreError {
+    fn git(e: impl std::fmt::Display) -> Self {
+        StoreError::Git(format!("{e:#}"))
+    }
+
+    pub(crate) fn hash(e: impl std::fmt::Display) -> Self {
+        StoreError::Hash(e.to_string())
+    }
+}
+
+/// Ref namespaces.
+pub mod refs {
+    use crate::types::{CrateName, Sha256, VersionStr};
+
+    /// `refs/crates/<name>/<version>`
+    pub fn version(name: &CrateName, v: &VersionStr) -> String {
+        format!("refs/crates/{name}/{}", v.ref_component())
+    }
+    /// `refs/archives/<name>/<version>`
+    pub fn archive(name: &CrateName, v: &VersionStr) -> String {
+        format!("refs/archives/{name}/{}", v.ref_component())
+    }
+    /// `refs/extras/<name>/<version>`
+    pub fn extras(name: &CrateName, v: &VersionStr) -> String {
+        format!("refs/extras/{name}/{}", v.ref_component())
+    }
+    /// `refs/failures/<name>/<version>`
+    pub fn failure(name: &CrateName, v: &VersionStr) -> String {
+        format!("refs/failures/{name}/{}", v.ref_component())
+    }
+    /// `refs/reregistered/<name>/<version>/<sha256>/<what>` where `what` is
+    /// `crate`, `archive` or `extras`.
+    pub fn reregistered(name: &CrateName, v: &VersionStr, sha: &Sha256, what: &str) -> String {
+        format!("refs/reregistered/{name}/{}/{sha}/{what}", v.ref_component())
+    }
+}
+
+/// The record of a failed attempt, kept as a JSON blob under
+/// `refs/failures/...` until the version is stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FailureRecord {
+    /// Stable kind: `download`, `checksum-mismatch`, `parent-missing`, ...
+    pub kind: String,
+    /// Human-readable reason.
+    pub message: String,
+    /// The checksum the index gives.
+    pub expected_sha256: String,
+    /// The checksum of what was downloaded, when something was.
+    pub actual_sha256: Option<String>,
+    /// HTTP status, when the failure was an HTTP answer.
+    pub http_status: Option<u16>,
+    /// First failure (seconds since the epoch, from the injected clock).
+    pub first_seen: i64,
+    /// Latest failure.
+    pub last_seen: i64,
+    /// Number of failed attempts.
+    pub attempts: u32,
+}
+
+/// The store.
+pub struct Store {
+    repo: gix::ThreadSafeRepository,
+    git_dir: PathBuf,
+    /// Objects handed to a batch but not yet in a finished pack.
+    pending: Arc<Mutex<HashSet<ObjectId>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("git_dir", &self.git_dir).finish()
+    }
+}
+
+impl Store {
+    /// Open the bare repository at `path`, creating it when missing.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |e: gix::Error| StoreError::Open {
+            path: path.to_owned(),
+            message: format!("{e:#}"),
+        };
+        let repo = if path.join("HEAD").exists() {
+            gix::open(path).map_err(open_err)?
+        } else {
+            std::fs::create_dir_all(path)?;
+            gix::init_bare(path).map_err(open_err)?
+        };
+        pack::remove_stale_temporaries(&path.join("objects").join("pack"))?;
+        Ok(Store {
+            repo: repo.into_sync(),
+            git_dir: path.to_owned(),
+            pending: Arc::default(),
+        })
+    }
+
+    /// The repository directory.
+    pub fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+
+    fn local(&self) -> gix::Repository {
+        self.repo.to_thread_local()
+    }
+
+    /// A handle for one worker thread: tells which objects still need
+    /// writing and claims them, so no object is compressed twice.
+    pub fn claimer(&self) -> Claimer {
+        Claimer {
+            repo: self.local(),
+            pending: Arc::clone(&self.pending),
+        }
+    }
+
+    /// The id a full ref name points to, if it exists.
+    pub fn resolve(&self, name: &str) -> Result<Option<ObjectId>, StoreError> {
+        let repo = self.local();
+        let r = repo.try_find_reference(name).map_err(StoreError::git)?;
+        Ok(r.and_then(|r| r.target().try_id().map(ToOwned::to_owned)))
+    }
+
+    /// Every ref under `prefix` (which must end in `/`), as (name after the
+    /// prefix, id).
+    pub fn refs_under(&self, prefix: &str) -> Result<BTreeMap<String, ObjectId>, StoreError> {
+        let repo = self.local();
+        let platform = repo.references().map_err(StoreError::git)?;
+        let prefix_rel = prefix.strip_prefix("refs/").unwrap_or(prefix);
+        let _ = prefix_rel;
+        let iter = platform.prefixed(prefix).map_err(StoreError::git)?;
+        let mut out = BTreeMap::new();
+        for r in iter {
+            let r = r.map_err(StoreError::git)?;
+            let name = r.name().as_bstr().to_str_lossy().into_owned();
+            if let (Some(rest), Some(id)) = (name.strip_prefix(prefix), r.target().try_id()) {
+                out.insert(rest.to_owned(), id.to_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stored versions of a crate: ref component -> commit id.
+    pub fn stored_versions(&self, name: &CrateName) -> Result<BTreeMap<String, ObjectId>, StoreError> {
+        self.refs_under(&format!("refs/crates/{name}/"))
+    }
+
+    /// The message of a commit.
+    pub fn commit_message(&self, id: ObjectId) -> Result<String, StoreError> {
+        let repo = self.local();
+        let commit = repo.find_commit(id).map_err(StoreError::git)?;
+        Ok(commit.message_raw_sloppy().to_str_lossy().into_owned())
+    }
+
+    /// The `Crate-Sha256` trailer of a version commit.
+    pub fn commit_sha256(&self, id: ObjectId) -> Result<Option<Sha256>, StoreError> {
+        let msg = self.commit_message(id)?;
+        Ok(msg
+            .lines()
+            .find_map(|l| l.strip_prefix("Crate-Sha256: "))
+            .and_then(|h| Sha256::from_hex(h.trim()).ok()))
+    }
+
+    /// The content of a blob.
+    pub fn blob(&self, id: ObjectId) -> Result<Vec<u8>, StoreError> {
+        let repo = self.local();
+        let blob = repo.find_blob(id).map_err(StoreError::git)?;
+        Ok(blob.data.clone())
+    }
+
+    /// Failure records of a crate: ref component -> record.
+    pub fn failures(&self, name: &CrateName) -> Result<BTreeMap<String, FailureRecord>, StoreError> {
+        let mut out = BTreeMap::new();
+        for (version, id) in self.refs_under(&format!("refs/failures/{name}/"))? {
+            let bytes = self.blob(id)?;
+            if let Ok(rec) = serde_json::from_slice(&bytes) {
+                out.insert(version, rec);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Start a batch of writes.
+    pub fn batch(&self) -> Result<Batch<'_>, StoreError> {
+        Ok(Batch {
+            store: self,
+            pack: pack::PackWriter::new(&self.git_dir.join("objects").join("pack"))?,
+            edits: Vec::new(),
+            versions: 0,
+        })
+    }
+
+    /// The failure ref of a version, for deleting it in a batch.
+    pub fn failure_ref(name: &CrateName, v: &VersionStr) -> String {
+        refs::failure(name, v)
+    }
+}
+
+/// A worker's view of which objects still need writing.
+pub struct Claimer {
+    repo: gix::Repository,
+    pending: Arc<Mutex<HashSet<ObjectId>>>,
+}
+
+impl Claimer {
+    /// True when `id` is neither stored nor claimed yet; claims it.
+    pub fn needed(&mut self, id: &ObjectId) -> bool {
+        if let Ok(pending) = self.pending.lock() {
+            if pending.contains(id) {
+                return false;
+            }
+        }
+        if self.repo.has_object(id) {
+            return false;
+        }
+        match self.pending.lock() {
+            Ok(mut pending) => pending.insert(*id),
+            // A poisoned lock only happens after a panic elsewhere; writing
+            // an object twice is harmless.
+            Err(_) => true,
+        }
+    }
+}
+
+/// A set of objects and ref updates written together.
+pub struct Batch<'a> {
+    store: &'a Store,
+    pack: pack::PackWriter,
+    edits: Vec<RefEdit>,
+    versions: usize,
+}
+
+fn full_name(name: &str) -> Result<FullName, StoreError> {
+    FullName::try_from(name).map_err(StoreError::git)
+}
+
+impl Batch<'_> {
+    /// Add a version's prepared objects.
+    pub fn add_objects(&mut self, objects: &[PackedObject]) -> Result<(), StoreError> {
+        for o in objects {
+            self.pack.add(o)?;
+        }
+        Ok(())
+    }
+
+    /// Add one object.
+    pub fn add_object(&mut self, object: &PackedObject) -> Result<(), StoreError> {
+        Ok(self.pack.add(object)?)
+    }
+
+    /// Point `name` at `target` when the batch commits.
+    pub fn set_ref(&mut self, name: &str, target: ObjectId) -> Result<(), StoreError> {
+        self.edits.push(RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: "cargofox".into(),
+                },
+                expected: PreviousValue::Any,
+                new: Target::Object(target),
+            },
+            name: full_name(name)?,
+            deref: false,
+        });
+        Ok(())
+    }
+
+    /// Delete `name` (which must exist) when the batch commits.
+    pub fn delete_ref(&mut self, name: &str) -> Result<(), StoreError> {
+        self.edits.push(RefEdit {
+            change: Change::Delete {
+                expected: PreviousValue::MustExist,
+                log: RefLog::AndReference,
+            },
+            name: full_name(name)?,
+            deref: false,
+        });
+        Ok(())
+    }
+
+    /// Record a failed attempt (the blob is written at once, the ref when
+    /// the batch commits).
+    pub fn record_failure(&mut self, name: &CrateName, v: &VersionStr, rec: &FailureRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_vec_pretty(rec).map_err(|e| StoreError::Git(e.to_string()))?;
+        let obj = PackedObject::new(gix::objs::Kind::Blob, &json, flate2::Compression::fast())?;
+        self.pack.add(&obj)?;
+        self.set_ref(&refs::failure(name, v), obj.id)
+    }
+
+    /// Count a stored version (for flush decisions).
+    pub fn note_version(&mut self) {
+        self.versions += 1;
+    }
+
+    /// Versions noted so far.
+    pub fn versions(&self) -> usize {
+        self.versions
+    }
+
+    /// Pack bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.pack.bytes()
+    }
+
+    /// Whether the batch has nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.pack.is_empty() && self.edits.is_empty()
+    }
+
+    /// Write the pack, then the refs; then forget the claims the pack
+    /// satisfied.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let Batch { store, pack, edits, .. } = self;
+        pack.finish()?;
+        if !edits.is_empty() {
+            let repo = store.local();
+            let find: Box<dyn gix::objs::Find> = Box::new(repo.objects.clone());
+            let sig = gix::actor::Signature {
+                name: objects::IDENTITY_NAME.into(),
+                email: objects::IDENTITY_EMAIL.into(),
+                time: gix::date::Time { seconds: 0, offset: 0 },
+            };
+            let mut time_buf = Default::default();
+            repo.refs
+                .transaction()
+                .packed_refs(gix::refs::file::transaction::PackedRefs::DeletionsAndNonSymbolicUpdatesRemoveLooseSourceReference(find))
+                .prepare(
+                    edits,
+                    gix::lock::acquire::Fail::Immediately,
+                    gix::lock::acquire::Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(30)),
+                )
+                .map_err(StoreError::git)?
+                .commit(Some(sig.to_ref(&mut time_buf)))
+                .map_err(StoreError::git)?;
+        }
+        if let Ok(mut pending) = store.pending.lock() {
+            pending.clear();
+        }
+        Ok(())
+    }
+}
