@@ -25,7 +25,12 @@ pub struct Cli {
     pub offline: bool,
 
     /// Contact sent in the User-Agent (`cargofox/<version> (+<contact>)`).
-    #[arg(long, global = true, env = "CARGOFOX_CONTACT", default_value = "https://github.com/cargofox/cargofox")]
+    #[arg(
+        long,
+        global = true,
+        env = "CARGOFOX_CONTACT",
+        default_value = "https://github.com/cargofox/cargofox"
+    )]
     pub contact: String,
 
     /// The current time (RFC 3339, UTC), for reproducible runs.

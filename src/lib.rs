@@ -5,12 +5,12 @@
 //! `commands` wires the stages together; `main.rs` only parses and dispatches.
 
 pub mod archive;
+pub mod cli;
+pub mod commands;
+pub mod message;
+pub mod net;
+pub mod output;
 pub mod plan;
 pub mod registry;
-pub mod types;
-pub mod net;
 pub mod store;
-pub mod message;
-pub mod output;
-pub mod commands;
-pub mod cli;
+pub mod types;

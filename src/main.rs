@@ -61,7 +61,11 @@ fn lock_data(dir: &std::path::Path) -> anyhow::Result<DataLock> {
     match file.try_lock() {
         Ok(()) => Ok(DataLock(file)),
         Err(std::fs::TryLockError::WouldBlock) => {
-            anyhow::bail!("another cargofox is using {} (lock held on {})", dir.display(), path.display())
+            anyhow::bail!(
+                "another cargofox is using {} (lock held on {})",
+                dir.display(),
+                path.display()
+            )
         }
         Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
     }
@@ -69,7 +73,9 @@ fn lock_data(dir: &std::path::Path) -> anyhow::Result<DataLock> {
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let clock = match &cli.current_time {
-        Some(t) => Clock::fixed(parse_rfc3339_utc(t).with_context(|| format!("--current-time {t:?} is not YYYY-MM-DDTHH:MM:SSZ"))?),
+        Some(t) => Clock::fixed(
+            parse_rfc3339_utc(t).with_context(|| format!("--current-time {t:?} is not YYYY-MM-DDTHH:MM:SSZ"))?,
+        ),
         None => Clock::system(),
     };
     let mut out = Output::stdio();

@@ -119,7 +119,11 @@ pub struct Network {
 
 enum Attempt {
     Done(Fetched),
-    Retry { message: String, status: Option<u16>, after: Option<Duration> },
+    Retry {
+        message: String,
+        status: Option<u16>,
+        after: Option<Duration>,
+    },
     Fail(NetError),
 }
 

@@ -151,7 +151,13 @@ fn is_limit(e: &io::Error) -> bool {
 fn clean_reason(s: &str) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| if c.is_control() || escape::is_invisible(c) { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || escape::is_invisible(c) {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     if out.len() > 200 {
         let mut cut = 200;
@@ -223,16 +229,16 @@ pub fn read_crate(bytes: &[u8], name: &CrateName, version: &VersionStr, limits: 
                     .filter_map(Result::ok)
                     .find(|e| e.key_bytes() == b"size")
                     .map(|e| e.value_bytes().to_vec());
-                if let Some(v) = pax_size {
-                    if std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u64>().ok()) != Some(header_size) {
-                        view.anomalies.push(Anomaly {
-                            code: "pax-size-mismatch",
-                            detail: format!(
-                                "{shown} entry={number} ustar-size={header_size} pax-size={}",
-                                printable_raw(&v)
-                            ),
-                        });
-                    }
+                if let Some(v) = pax_size
+                    && std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u64>().ok()) != Some(header_size)
+                {
+                    view.anomalies.push(Anomaly {
+                        code: "pax-size-mismatch",
+                        detail: format!(
+                            "{shown} entry={number} ustar-size={header_size} pax-size={}",
+                            printable_raw(&v)
+                        ),
+                    });
                 }
             }
             use tar::EntryType as T;
@@ -271,7 +277,7 @@ pub fn read_crate(bytes: &[u8], name: &CrateName, version: &VersionStr, limits: 
             for (i, p) in parts.iter().enumerate() {
                 if p.is_empty() {
                     // A trailing slash on a directory is ordinary.
-                    if !(i == parts.len() - 1 && !is_file) && i != 0 {
+                    if i != 0 && (is_file || i != parts.len() - 1) {
                         normalised = true;
                     }
                     continue;
@@ -410,18 +416,16 @@ pub fn read_crate(bytes: &[u8], name: &CrateName, version: &VersionStr, limits: 
         let mut dir = k.join(&b'/');
         dir.push(b'/');
         let conflict = paths.range(dir.clone()..).next().is_some_and(|p| p.starts_with(&dir));
-        if conflict {
-            if let Some(p) = files.remove(k) {
-                view.anomalies.push(Anomaly {
-                    code: "file-directory-conflict",
-                    detail: format!(
-                        "{} entry={} is a file and a directory; the directory is kept",
-                        printable_raw(&p.raw),
-                        p.entry
-                    ),
-                });
-                extras.push(p);
-            }
+        if conflict && let Some(p) = files.remove(k) {
+            view.anomalies.push(Anomaly {
+                code: "file-directory-conflict",
+                detail: format!(
+                    "{} entry={} is a file and a directory; the directory is kept",
+                    printable_raw(&p.raw),
+                    p.entry
+                ),
+            });
+            extras.push(p);
         }
     }
 

@@ -19,8 +19,8 @@ use crate::archive::{self, Limits};
 use crate::message::{VersionFacts, commit_message};
 use crate::output::{Clock, Output};
 use crate::plan;
-use crate::registry::index::{IndexEntry, IndexLine, parse_file};
 use crate::registry::Registry;
+use crate::registry::index::{IndexEntry, IndexLine, parse_file};
 use crate::store::{self, FailureRecord, PackedObject, Prepared, Store, refs};
 use crate::types::{CrateName, Sha256};
 
@@ -124,7 +124,12 @@ struct CrateTally {
 }
 
 /// Run a sync.
-pub fn run(opts: &SyncOptions, registry: &Registry, store: &Store, out: &mut Output) -> anyhow::Result<(Outcome, Totals)> {
+pub fn run(
+    opts: &SyncOptions,
+    registry: &Registry,
+    store: &Store,
+    out: &mut Output,
+) -> anyhow::Result<(Outcome, Totals)> {
     let mut tallies: Vec<CrateTally> = Vec::new();
     let mut jobs: Vec<Job> = Vec::new();
     let mut seen = BTreeSet::new();
@@ -301,12 +306,13 @@ fn work(job: &Job, registry: &Registry, claimer: &mut store::Claimer, limits: &L
         });
     }
     let view = archive::read_crate(&bytes, &e.name, &e.vers, limits);
-    let prepared = store::prepare(&view.files, &view.extras, &bytes, &mut |id| claimer.needed(id)).map_err(|err| Failure {
-        kind: "store",
-        message: err.to_string(),
-        actual: Some(actual),
-        http_status: None,
-    })?;
+    let prepared =
+        store::prepare(&view.files, &view.extras, &bytes, &mut |id| claimer.needed(id)).map_err(|err| Failure {
+            kind: "store",
+            message: err.to_string(),
+            actual: Some(actual),
+            http_status: None,
+        })?;
     let facts = VersionFacts {
         name: e.name.clone(),
         version: e.vers.clone(),
@@ -504,7 +510,12 @@ fn write_all(
     Ok(())
 }
 
-fn write_version(batch: &mut store::Batch<'_>, job: &Job, stored: &Stored, parent: Option<ObjectId>) -> anyhow::Result<ObjectId> {
+fn write_version(
+    batch: &mut store::Batch<'_>,
+    job: &Job,
+    stored: &Stored,
+    parent: Option<ObjectId>,
+) -> anyhow::Result<ObjectId> {
     let e = &job.entry;
     let message = commit_message(&stored.facts);
     let commit: PackedObject = store::commit_object(stored.prepared.tree, parent, e.pubtime.unwrap_or(0), &message)?;

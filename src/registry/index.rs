@@ -56,13 +56,7 @@ impl RegistryConfig {
     /// `{sha256-checksum}`); a template without markers gets
     /// `/{crate}/{version}/download` appended, as cargo does.
     pub fn download_url(&self, name: &CrateName, version: &VersionStr, cksum: &Sha256) -> String {
-        const MARKERS: [&str; 5] = [
-            "{crate}",
-            "{version}",
-            "{prefix}",
-            "{lowerprefix}",
-            "{sha256-checksum}",
-        ];
+        const MARKERS: [&str; 5] = ["{crate}", "{version}", "{prefix}", "{lowerprefix}", "{sha256-checksum}"];
         let mut template = self.dl.clone();
         if !MARKERS.iter().any(|m| template.contains(m)) {
             if !template.ends_with('/') {
@@ -333,7 +327,10 @@ mod tests {
             cfg("https://x/{lowerprefix}/{crate}-{version}.crate?{sha256-checksum}").download_url(&n, &v, &c),
             format!("https://x/se/rd/Serde-1.0.0.crate?{}", c.to_hex())
         );
-        assert_eq!(cfg("https://x/{prefix}/{crate}").download_url(&n, &v, &c), "https://x/Se/rd/Serde");
+        assert_eq!(
+            cfg("https://x/{prefix}/{crate}").download_url(&n, &v, &c),
+            "https://x/Se/rd/Serde"
+        );
     }
 
     #[test]
@@ -349,7 +346,10 @@ mod tests {
         assert_eq!(e.pubtime, Some(1_704_164_645));
         let v3 = format!(r#"{{"name":"foo","vers":"2.0.0","cksum":"{ck}","v":3}}"#);
         assert!(matches!(parse_line(v3.as_bytes(), &n), IndexLine::Skipped { vers: Some(v), .. } if v == "2.0.0"));
-        assert!(matches!(parse_line(b"{not json", &n), IndexLine::Skipped { vers: None, .. }));
+        assert!(matches!(
+            parse_line(b"{not json", &n),
+            IndexLine::Skipped { vers: None, .. }
+        ));
         let odd = format!(r#"{{"name":"foo","vers":"0.1","cksum":"{ck}"}}"#);
         assert!(matches!(parse_line(odd.as_bytes(), &n), IndexLine::Entry(e) if e.vers.semver().is_none()));
         let other = format!(r#"{{"name":"bar","vers":"0.1.0","cksum":"{ck}"}}"#);

@@ -251,10 +251,10 @@ pub struct Claimer {
 impl Claimer {
     /// True when `id` is neither stored nor claimed yet; claims it.
     pub fn needed(&mut self, id: &ObjectId) -> bool {
-        if let Ok(pending) = self.pending.lock() {
-            if pending.contains(id) {
-                return false;
-            }
+        if let Ok(pending) = self.pending.lock()
+            && pending.contains(id)
+        {
+            return false;
         }
         if self.repo.has_object(id) {
             return false;
@@ -370,7 +370,11 @@ impl Batch<'_> {
             let mut time_buf = Default::default();
             repo.refs
                 .transaction()
-                .packed_refs(gix::refs::file::transaction::PackedRefs::DeletionsAndNonSymbolicUpdatesRemoveLooseSourceReference(find))
+                .packed_refs(
+                    gix::refs::file::transaction::PackedRefs::DeletionsAndNonSymbolicUpdatesRemoveLooseSourceReference(
+                        find,
+                    ),
+                )
                 .prepare(
                     edits,
                     gix::lock::acquire::Fail::Immediately,

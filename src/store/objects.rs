@@ -54,7 +54,11 @@ fn object(
     Ok(id)
 }
 
-fn build_tree(files: &[File], needed: &mut dyn FnMut(&ObjectId) -> bool, out: &mut Vec<PackedObject>) -> Result<ObjectId, StoreError> {
+fn build_tree(
+    files: &[File],
+    needed: &mut dyn FnMut(&ObjectId) -> bool,
+    out: &mut Vec<PackedObject>,
+) -> Result<ObjectId, StoreError> {
     let mut root = BTreeMap::new();
     for f in files {
         let id = object(Kind::Blob, &f.data, LEVEL, needed, out)?;
@@ -66,7 +70,9 @@ fn build_tree(files: &[File], needed: &mut dyn FnMut(&ObjectId) -> bool, out: &m
                 Node::Dir(d) => d,
                 // The archive stage resolves file/directory conflicts, so this
                 // is a bug, not bad input.
-                Node::File(..) => return Err(StoreError::Conflict(String::from_utf8_lossy(&f.path).into_owned())),
+                Node::File(..) => {
+                    return Err(StoreError::Conflict(String::from_utf8_lossy(&f.path).into_owned()));
+                }
             };
         }
         if let Some(last) = parts.last() {
@@ -85,7 +91,11 @@ fn write_dir(
     for (name, node) in dir {
         let (mode, oid) = match node {
             Node::File(id, exec) => (
-                if *exec { EntryKind::BlobExecutable } else { EntryKind::Blob },
+                if *exec {
+                    EntryKind::BlobExecutable
+                } else {
+                    EntryKind::Blob
+                },
                 *id,
             ),
             Node::Dir(d) => (EntryKind::Tree, write_dir(d, needed, out)?),
@@ -133,11 +143,19 @@ pub const IDENTITY_NAME: &str = "cargofox";
 pub const IDENTITY_EMAIL: &str = "cargofox@invalid";
 
 /// Encode a version commit.
-pub fn commit_object(tree: ObjectId, parent: Option<ObjectId>, time: i64, message: &str) -> Result<PackedObject, StoreError> {
+pub fn commit_object(
+    tree: ObjectId,
+    parent: Option<ObjectId>,
+    time: i64,
+    message: &str,
+) -> Result<PackedObject, StoreError> {
     let sig = gix::actor::Signature {
         name: IDENTITY_NAME.into(),
         email: IDENTITY_EMAIL.into(),
-        time: gix::date::Time { seconds: time, offset: 0 },
+        time: gix::date::Time {
+            seconds: time,
+            offset: 0,
+        },
     };
     let commit = gix::objs::Commit {
         tree,

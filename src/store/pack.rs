@@ -97,7 +97,11 @@ impl PackWriter {
                 .unwrap_or(0)
         );
         let tmp_path = pack_dir.join(unique);
-        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&tmp_path)?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp_path)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         // The object count is patched in by `finish`.
         out.write_all(b"PACK\0\0\0\x02\0\0\0\0")?;
@@ -220,7 +224,7 @@ impl PackWriter {
 
 /// A version-2 pack index for `entries`.
 fn build_index(mut entries: Vec<IdxEntry>, pack_checksum: &ObjectId) -> io::Result<Vec<u8>> {
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    entries.sort_by_key(|a| a.id);
     let mut out = Vec::with_capacity(8 + 1024 + entries.len() * 28 + 40);
     out.extend_from_slice(b"\xfftOc\0\0\0\x02");
     let mut fanout = [0u32; 256];
