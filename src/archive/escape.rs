@@ -220,3 +220,45 @@ mod tests {
         assert_eq!(unescape(&p), raw);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn component() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>().prop_filter("no slash", |b| *b != b'/'), 1..12),
+            "[.gGiItT~%\u{200c}\u{202e} 1mdules]{1,12}".prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn escaping_is_reversible_and_storable(c in component()) {
+            let e = escape_component(&c);
+            prop_assert_eq!(unescape(&e), c.clone());
+            prop_assert!(!git_refuses(&e));
+            prop_assert!(!e.contains('/') && !e.contains('\0'));
+        }
+
+        #[test]
+        fn stored_names_are_injective(a in component(), b in component()) {
+            let store = |c: &[u8]| if needs_escape(c, false, None) {
+                escape_component(c).into_bytes()
+            } else {
+                c.to_vec()
+            };
+            if a != b {
+                prop_assert_ne!(store(&a), store(&b));
+            }
+        }
+
+        #[test]
+        fn printable_forms_are_printable_and_reversible(c in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let p = printable_raw(&c);
+            prop_assert!(p.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+            prop_assert_eq!(unescape(&p), c);
+        }
+    }
+}

@@ -132,39 +132,67 @@ pub fn run(
 ) -> anyhow::Result<(Outcome, Totals)> {
     let mut tallies: Vec<CrateTally> = Vec::new();
     let mut jobs: Vec<Job> = Vec::new();
+    let mut totals = Totals::default();
     let mut seen = BTreeSet::new();
+    let bar = out.progress(0, "versions");
     for spec in &opts.crates {
-        let ix = tallies.len();
+        if !seen.insert((spec.name.clone(), spec.version.clone())) {
+            continue;
+        }
         let mut tally = CrateTally {
             name: spec.name.to_string(),
             ..CrateTally::default()
         };
-        if !seen.insert((spec.name.clone(), spec.version.clone())) {
-            continue;
-        }
-        match plan_crate(spec, ix, registry, store, &mut tally, &mut jobs, out) {
-            Ok(()) => {}
-            Err(e) => tally.error = Some(format!("{e:#}")),
+        if let Err(e) = plan_crate(spec, tallies.len(), registry, store, &mut tally, &mut jobs, out) {
+            tally.error = Some(format!("{e:#}"));
         }
         tallies.push(tally);
+        // Work in chunks so that memory does not grow with the number of
+        // crates: a chunk's refs are durable before the next is planned.
+        if jobs.len() >= CHUNK_VERSIONS {
+            run_chunk(opts, registry, store, &mut jobs, &mut tallies, &mut totals, out, &bar)?;
+        }
     }
-
-    let bar = out.progress(jobs.len() as u64, "versions");
-    let results = pipeline(opts, registry, store, &jobs, &mut tallies, out, &bar);
+    run_chunk(opts, registry, store, &mut jobs, &mut tallies, &mut totals, out, &bar)?;
     bar.finish_and_clear();
-    results?;
+    out.line(&format!(
+        "sync: {} crates, {} versions added, {} already stored, {} failed, {} deferred, {} index lines skipped, {} crate errors",
+        totals.crates, totals.added, totals.already, totals.failed, totals.deferred, totals.skipped_lines, totals.crate_errors
+    ));
+    let outcome = if totals.failed + totals.deferred + totals.crate_errors > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    Ok((outcome, totals))
+}
 
-    let mut totals = Totals::default();
-    for t in &tallies {
+/// Versions planned before a chunk is processed.
+const CHUNK_VERSIONS: usize = 2000;
+
+#[allow(clippy::too_many_arguments)]
+fn run_chunk(
+    opts: &SyncOptions,
+    registry: &Registry,
+    store: &Store,
+    jobs: &mut Vec<Job>,
+    tallies: &mut Vec<CrateTally>,
+    totals: &mut Totals,
+    out: &mut Output,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
+    bar.inc_length(jobs.len() as u64);
+    pipeline(opts, registry, store, jobs, tallies, out, bar)?;
+    for t in tallies.iter() {
         totals.crates += 1;
         totals.added += t.added;
         totals.already += t.already;
         totals.failed += t.failed;
         totals.deferred += t.deferred;
         totals.skipped_lines += t.skipped_lines;
-        if let Some(e) = &t.error {
+        let line = if let Some(e) = &t.error {
             totals.crate_errors += 1;
-            out.line(&format!("{}: error: {e}", t.name));
+            format!("{}: error: {e}", t.name)
         } else {
             let mut line = format!(
                 "{}: {} added, {} already stored, {} failed",
@@ -178,19 +206,13 @@ pub fn run(
                 line.push_str(&format!(", {} lines skipped", t.skipped_lines));
             }
             line.push(')');
-            out.line(&line);
-        }
+            line
+        };
+        bar.suspend(|| out.line(&line));
     }
-    out.line(&format!(
-        "sync: {} crates, {} versions added, {} already stored, {} failed, {} deferred, {} index lines skipped, {} crate errors",
-        totals.crates, totals.added, totals.already, totals.failed, totals.deferred, totals.skipped_lines, totals.crate_errors
-    ));
-    let outcome = if totals.failed + totals.deferred + totals.crate_errors > 0 {
-        Outcome::Findings
-    } else {
-        Outcome::Clean
-    };
-    Ok((outcome, totals))
+    jobs.clear();
+    tallies.clear();
+    Ok(())
 }
 
 fn plan_crate(
@@ -483,7 +505,7 @@ fn write_all(
                 } else {
                     tally.failed += 1;
                 }
-                out.line(&format!("FAILED {}@{} [{}]: {}", e.name, e.vers, f.kind, f.message));
+                bar.suspend(|| out.line(&format!("FAILED {}@{} [{}]: {}", e.name, e.vers, f.kind, f.message)));
                 let prior = job.prior_failure.as_ref();
                 let rec = FailureRecord {
                     kind: f.kind.to_owned(),

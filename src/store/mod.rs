@@ -358,10 +358,11 @@ impl Batch<'_> {
     /// satisfied.
     pub fn commit(self) -> Result<(), StoreError> {
         let Batch { store, pack, edits, .. } = self;
+        let kinds = pack.kinds();
         pack.finish()?;
         if !edits.is_empty() {
             let repo = store.local();
-            let find: Box<dyn gix::objs::Find> = Box::new(repo.objects.clone());
+            let find: Box<dyn gix::objs::Find> = Box::new(PeelByHeader(kinds, repo.objects.clone()));
             let sig = gix::actor::Signature {
                 name: objects::IDENTITY_NAME.into(),
                 email: objects::IDENTITY_EMAIL.into(),
@@ -388,5 +389,30 @@ impl Batch<'_> {
             pending.clear();
         }
         Ok(())
+    }
+}
+
+/// Object lookup for peeling refs when they are written to `packed-refs`:
+/// only an annotated tag needs its content. The kinds of the objects just
+/// written are known; anything else is looked up by header, and read in full
+/// only when it is a tag. (gix reads whole objects to peel, which for archive
+/// blobs costs time and maps the whole pack into memory.)
+struct PeelByHeader(std::collections::HashMap<ObjectId, gix::objs::Kind>, gix::OdbHandle);
+
+impl gix::objs::Find for PeelByHeader {
+    fn try_find<'a>(&self, id: &gix::hash::oid, buffer: &'a mut Vec<u8>) -> gix::Result<Option<gix::objs::Data<'a>>> {
+        use gix::objs::FindHeader as _;
+        let kind = match self.0.get(id) {
+            Some(&kind) => Some(kind),
+            None => self.1.try_header(id)?.map(|h| h.kind),
+        };
+        match kind {
+            None => Ok(None),
+            Some(gix::objs::Kind::Tag) => self.1.try_find(id, buffer),
+            Some(kind) => {
+                buffer.clear();
+                Ok(Some(gix::objs::Data::new(buffer, kind, gix::hash::Kind::Sha1)))
+            }
+        }
     }
 }

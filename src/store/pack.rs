@@ -9,7 +9,7 @@
 //! Undeltified packs are what this writes (git's own `gc` can delta them
 //! later); writing one pack per batch is far faster than loose objects.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -58,7 +58,7 @@ pub struct PackWriter {
     out: BufWriter<File>,
     offset: u64,
     entries: Vec<IdxEntry>,
-    ids: HashSet<ObjectId>,
+    ids: HashMap<ObjectId, Kind>,
 }
 
 const TMP_PREFIX: &str = "tmp_cargofox_pack_";
@@ -111,7 +111,7 @@ impl PackWriter {
             out,
             offset: 12,
             entries: Vec::new(),
-            ids: HashSet::new(),
+            ids: HashMap::new(),
         })
     }
 
@@ -132,12 +132,12 @@ impl PackWriter {
 
     /// Whether this pack already holds `id`.
     pub fn contains(&self, id: &ObjectId) -> bool {
-        self.ids.contains(id)
+        self.ids.contains_key(id)
     }
 
     /// Append an object unless this pack already has it.
     pub fn add(&mut self, obj: &PackedObject) -> io::Result<()> {
-        if !self.ids.insert(obj.id) {
+        if self.ids.insert(obj.id, obj.kind).is_some() {
             return Ok(());
         }
         let mut header = [0u8; 16];
@@ -165,6 +165,11 @@ impl PackWriter {
         });
         self.offset += (n + obj.zdata.len()) as u64;
         Ok(())
+    }
+
+    /// The kinds of the objects in this pack.
+    pub fn kinds(&self) -> HashMap<ObjectId, Kind> {
+        self.ids.clone()
     }
 
     /// Complete the pack and its index and make them visible. Returns the

@@ -1,0 +1,7 @@
+//! The single integration-test binary: everything under `tests/` is a module
+//! of this crate, so the harness is compiled once and shared.
+
+// The harness is a toolbox for every test module; not each test uses each tool.
+#[allow(dead_code, unused_imports)]
+mod harness;
+mod harness_selftest;
