@@ -5,3 +5,4 @@
 #[allow(dead_code, unused_imports)]
 mod harness;
 mod harness_selftest;
+mod ingest;
