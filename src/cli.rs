@@ -20,6 +20,14 @@ pub struct Cli {
     #[arg(long, global = true, env = "CARGOFOX_REGISTRY", default_value = crate::registry::CRATES_IO)]
     pub registry: String,
 
+    /// The audit repository's working copy (default `<data>/audit`).
+    #[arg(long, global = true, env = "CARGOFOX_AUDIT")]
+    pub audit: Option<PathBuf>,
+
+    /// Directory of templates overriding the built-in ones (same file names).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+
     /// Use no network at all: cached index files only.
     #[arg(long, global = true)]
     pub offline: bool,
@@ -49,8 +57,34 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fetch, verify and store every version of the given crates.
+    /// Fetch, verify and store every version of the given crates, then
+    /// write their reports into the audit repository and commit it.
     Sync(SyncArgs),
+    /// Print the unified diff between two stored versions (offline).
+    Diff(DiffArgs),
+    /// Push the audit repository (fast-forward only, never forced).
+    Publish(PublishArgs),
+    /// Create the audit repository from the template (sync does it on first use).
+    Init,
+}
+
+/// `cargofox diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The crate.
+    pub name: String,
+    /// The old version.
+    pub old: String,
+    /// The new version.
+    pub new: String,
+}
+
+/// `cargofox publish`.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// Where to push (a URL or remote name; default: the audit repo's `origin`).
+    #[arg(long)]
+    pub remote: Option<String>,
 }
 
 /// `cargofox sync`.

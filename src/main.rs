@@ -9,13 +9,16 @@ use anyhow::Context as _;
 use clap::Parser as _;
 
 use cargofox::archive::Limits;
+use cargofox::audit::Audit;
 use cargofox::cli::{Cli, Command};
 use cargofox::commands::{self, Outcome};
 use cargofox::net::{NetConfig, Network};
 use cargofox::output::{Clock, Output};
 use cargofox::registry::Registry;
 use cargofox::registry::index::parse_rfc3339_utc;
+use cargofox::report::render::Renderer;
 use cargofox::store::Store;
+use cargofox::types::{CrateName, VersionStr};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -79,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         None => Clock::system(),
     };
     let mut out = Output::stdio();
+    let audit_dir = cli.audit.clone().unwrap_or_else(|| cli.data.join("audit"));
     match cli.command {
         Command::Sync(args) => {
             let _lock = lock_data(&cli.data)?;
@@ -92,6 +96,13 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let registry = Registry::open(&cli.registry, net, &cli.data.join("cache"))
                 .with_context(|| format!("opening the registry {}", cli.registry))?;
             let store = Store::open(&cli.data.join("store.git"))?;
+            let audit = Audit::open_or_init(&audit_dir)?;
+            let renderer = Renderer::new(cli.templates.as_deref())?;
+            let stage = commands::sync::ReportStage {
+                audit: &audit,
+                renderer: &renderer,
+                limits: cargofox::compare::Limits::default(),
+            };
             let opts = commands::sync::SyncOptions {
                 crates: args.crates,
                 jobs: args.jobs,
@@ -99,8 +110,25 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 flush_bytes: args.flush_mib.saturating_mul(1024 * 1024),
                 clock,
             };
-            let (outcome, _) = commands::sync::run(&opts, &registry, &store, &mut out)?;
+            let (outcome, _) = commands::sync::run(&opts, &registry, &store, &stage, &mut out)?;
             Ok(outcome)
+        }
+        Command::Diff(args) => {
+            let store = Store::open(&cli.data.join("store.git"))?;
+            let name = CrateName::new(&args.name)?;
+            let a = VersionStr::new(&args.old)?;
+            let b = VersionStr::new(&args.new)?;
+            commands::diff::run(&store, &name, &a, &b, &mut out)
+        }
+        Command::Publish(args) => {
+            let _lock = lock_data(&cli.data)?;
+            let audit = Audit::open_or_init(&audit_dir)?;
+            commands::publish::run(&audit, args.remote.as_deref(), &mut out)
+        }
+        Command::Init => {
+            let audit = Audit::open_or_init(&audit_dir)?;
+            out.line(&format!("init: audit repository at {}", audit.dir().display()));
+            Ok(Outcome::Clean)
         }
     }
 }

@@ -64,6 +64,70 @@ pub fn commit_message(f: &VersionFacts) -> String {
     m
 }
 
+/// The facts read back from a version commit's trailers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoredFacts {
+    /// `Crate-Sha256`.
+    pub sha256: String,
+    /// `Crate-Size`.
+    pub crate_size: u64,
+    /// `Cargofox-View`.
+    pub view: u32,
+    /// `Cargofox-Status`.
+    pub status: String,
+    /// `Cargofox-Error`.
+    pub error: Option<String>,
+    /// `Unpacked-Size`.
+    pub unpacked_size: u64,
+    /// `File-Count`.
+    pub file_count: u64,
+    /// `Cargofox-Extras`.
+    pub extras: Option<String>,
+    /// `Cargofox-Anomaly` lines as (code, detail).
+    pub anomalies: Vec<StoredAnomaly>,
+    /// `Cargofox-Escaped` paths.
+    pub escaped: Vec<String>,
+}
+
+/// One anomaly read back from a commit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredAnomaly {
+    /// Stable code.
+    pub code: String,
+    /// Printable details.
+    pub detail: String,
+}
+
+/// Read the trailers of a version commit message (unknown keys ignored).
+pub fn parse_commit_message(msg: &str) -> StoredFacts {
+    let mut f = StoredFacts::default();
+    for line in msg.lines() {
+        let Some((key, value)) = line.split_once(": ") else {
+            continue;
+        };
+        match key {
+            "Crate-Sha256" => f.sha256 = value.to_owned(),
+            "Crate-Size" => f.crate_size = value.parse().unwrap_or(0),
+            "Cargofox-View" => f.view = value.parse().unwrap_or(0),
+            "Cargofox-Status" => f.status = value.to_owned(),
+            "Cargofox-Error" => f.error = Some(value.to_owned()),
+            "Unpacked-Size" => f.unpacked_size = value.parse().unwrap_or(0),
+            "File-Count" => f.file_count = value.parse().unwrap_or(0),
+            "Cargofox-Extras" => f.extras = Some(value.to_owned()),
+            "Cargofox-Anomaly" => {
+                let (code, detail) = value.split_once(' ').unwrap_or((value, ""));
+                f.anomalies.push(StoredAnomaly {
+                    code: code.to_owned(),
+                    detail: detail.to_owned(),
+                });
+            }
+            "Cargofox-Escaped" => f.escaped.push(value.to_owned()),
+            _ => {}
+        }
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +155,11 @@ mod tests {
         assert!(m.contains("Cargofox-Anomaly: dotdot-path a/../b\n"));
         assert!(m.ends_with("Cargofox-Escaped: %2Egit/x\n"));
         assert_eq!(m.lines().filter(|l| l.is_empty()).count(), 1);
+        let back = parse_commit_message(&m);
+        assert_eq!(back.status, "corrupt");
+        assert_eq!(back.error.as_deref(), Some("bad gzip"));
+        assert_eq!(back.crate_size, 10);
+        assert_eq!(back.anomalies[0].code, "dotdot-path");
+        assert_eq!(back.escaped, vec!["%2Egit/x".to_owned()]);
     }
 }

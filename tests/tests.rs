@@ -6,3 +6,8 @@
 mod harness;
 mod harness_selftest;
 mod ingest;
+
+// BAD-INPUTS.md: hostile archives and paths; the network cases.
+mod bad_inputs;
+mod network;
+mod reports;

@@ -13,26 +13,31 @@ pub fn is_invisible(c: char) -> bool {
 }
 
 /// Whether a path component must be escaped to be stored in a git tree that
-/// passes `git fsck --strict`. `is_file` and `content` let the
-/// `.gitattributes` rule look at what fsck would look at.
+/// passes `git fsck --strict` (or that would be invisible to a reader).
+/// `is_file` and `content` let the `.gitattributes` rule look at what fsck
+/// would look at: a directory with that name is always refused, a file only
+/// for its content.
 pub fn needs_escape(component: &[u8], is_file: bool, content: Option<&[u8]>) -> bool {
     let Ok(s) = std::str::from_utf8(component) else {
         return true;
     };
-    if s.is_empty() || s == "." || s == ".." || s.chars().any(|c| c == '%' || c.is_control()) {
+    if s.is_empty() || s == "." || s == ".." || s.chars().any(|c| c == '%' || c.is_control() || is_invisible(c)) {
         return true;
     }
     if git_refuses(s) {
         return true;
     }
-    if is_file
-        && is_gitattributes_alias(s)
-        && let Some(data) = content
-    {
-        // fsck: gitattributesLarge (> 100 MiB), gitattributesLineLength (>= 2048).
-        let too_long = data.split(|&b| b == b'\n').any(|l| l.len() >= 2048);
-        if too_long || data.len() > 100 * 1024 * 1024 {
+    if is_gitattributes_alias(s) {
+        // fsck: gitattributesBlob (a tree at that name), gitattributesLarge
+        // (> 100 MiB), gitattributesLineLength (a line of 2048 bytes or more).
+        if !is_file {
             return true;
+        }
+        if let Some(data) = content {
+            let too_long = data.split(|&b| b == b'\n').any(|l| l.len() >= 2048);
+            if too_long || data.len() > 100 * 1024 * 1024 {
+                return true;
+            }
         }
     }
     false

@@ -125,6 +125,10 @@ impl View {
 
 const LIMIT_MARK: &str = "cargofox: unpacked size limit";
 
+/// The most memory reserved up front for one entry, whatever size its
+/// header claims; larger entries grow as their bytes arrive.
+const PREALLOCATE_MAX: u64 = 1024 * 1024;
+
 /// A reader that fails once more than `limit` bytes have passed through it.
 struct LimitReader<R> {
     inner: R,
@@ -242,9 +246,57 @@ pub fn read_crate(bytes: &[u8], name: &CrateName, version: &VersionStr, limits: 
                 }
             }
             use tar::EntryType as T;
-            let is_file = match kind {
-                T::Regular | T::Continuous => true,
-                T::Directory => false,
+            let is_dir = kind == T::Directory;
+            // Normalise the path the way cargo sees it: std's `Path`
+            // components, as the tar crate hands them over. Repeated `/` and
+            // inner `.` components vanish; a leading `/` or `.` stays (as
+            // `RootDir` / `CurDir`), so such a path is not under the prefix.
+            let absolute = raw.first() == Some(&b'/');
+            let parts: Vec<&[u8]> = raw.split(|&b| b == b'/').collect();
+            let leading_dot = !absolute && parts.first().is_some_and(|p| *p == b".");
+            let mut components: Vec<Vec<u8>> = Vec::new();
+            let mut normalised = absolute;
+            for (i, p) in parts.iter().enumerate() {
+                if p.is_empty() {
+                    // A trailing slash on a directory is ordinary.
+                    if i != 0 && (!is_dir || i != parts.len() - 1) {
+                        normalised = true;
+                    }
+                    continue;
+                }
+                if *p == b"." {
+                    normalised = true;
+                    continue;
+                }
+                components.push(p.to_vec());
+            }
+            if absolute {
+                view.anomalies.push(Anomaly {
+                    code: "absolute-path",
+                    detail: format!("{shown} entry={number}"),
+                });
+            } else if normalised {
+                view.anomalies.push(Anomaly {
+                    code: "path-normalised",
+                    detail: format!("{shown} entry={number}"),
+                });
+            }
+            // Cargo checks every entry, whatever its type, with
+            // `Path::starts_with(prefix)` and refuses the crate when one
+            // fails. A file at the prefix itself cannot be unpacked either.
+            let under_prefix = !absolute
+                && !leading_dot
+                && components.first().map(|c| c.as_slice()) == Some(prefix.as_bytes())
+                && (is_dir || components.len() >= 2);
+            if !under_prefix {
+                view.anomalies.push(Anomaly {
+                    code: "outside-prefix",
+                    detail: format!("{shown} entry={number} (not under {prefix}/; cargo refuses the crate)"),
+                });
+            }
+            match kind {
+                T::Regular | T::Continuous => {}
+                T::Directory => continue,
                 T::Symlink | T::Link => {
                     let target = entry.link_name_bytes().map(|t| printable_raw(&t)).unwrap_or_default();
                     let what = if kind == T::Symlink { "symlink" } else { "hardlink" };
@@ -268,49 +320,25 @@ pub fn read_crate(bytes: &[u8], name: &CrateName, version: &VersionStr, limits: 
                     });
                     continue;
                 }
-            };
-            // Normalise the path the way cargo (through the tar crate) sees it.
-            let absolute = raw.first() == Some(&b'/');
-            let parts: Vec<&[u8]> = raw.split(|&b| b == b'/').collect();
-            let mut components: Vec<Vec<u8>> = Vec::new();
-            let mut normalised = absolute;
-            for (i, p) in parts.iter().enumerate() {
-                if p.is_empty() {
-                    // A trailing slash on a directory is ordinary.
-                    if i != 0 && (is_file || i != parts.len() - 1) {
-                        normalised = true;
-                    }
-                    continue;
-                }
-                if *p == b"." {
-                    normalised = true;
-                    continue;
-                }
-                components.push(p.to_vec());
-            }
-            if absolute {
-                view.anomalies.push(Anomaly {
-                    code: "absolute-path",
-                    detail: format!("{shown} entry={number}"),
-                });
-            } else if normalised {
-                view.anomalies.push(Anomaly {
-                    code: "path-normalised",
-                    detail: format!("{shown} entry={number}"),
-                });
-            }
-            if !is_file {
-                continue;
             }
             if size > max_unpacked.saturating_sub(total) {
                 return Err(Status::OverLimit(format!(
                     "entry {number} claims {size} bytes; unpacked limit {max_unpacked} bytes"
                 )));
             }
-            let mut data = Vec::with_capacity(size as usize);
+            // The claimed size only bounds what is read; memory grows with
+            // the bytes actually there.
+            let mut data = Vec::with_capacity(size.min(PREALLOCATE_MAX) as usize);
             entry
                 .read_to_end(&mut data)
                 .map_err(|e| corrupt_or_limit(&e, max_unpacked))?;
+            if data.len() as u64 != size {
+                // tar's unpack (cargo) fails with "failed to write entire file".
+                return Err(Status::Corrupt(format!(
+                    "entry {number} ends after {} of its {size} bytes",
+                    data.len()
+                )));
+            }
             total += data.len() as u64;
             let executable = entry.header().mode().map(|m| m & 0o111 != 0).unwrap_or(false);
             let pending = Pending {
@@ -319,26 +347,24 @@ pub fn read_crate(bytes: &[u8], name: &CrateName, version: &VersionStr, limits: 
                 executable,
                 data,
             };
-            if components.iter().any(|c| c == b"..") {
-                view.anomalies.push(Anomaly {
-                    code: "dotdot-path",
-                    detail: format!("{shown} entry={number} (cargo skips it)"),
-                });
+            if !under_prefix {
                 extras.push(pending);
                 continue;
             }
-            if components.first().map(|c| c.as_slice()) != Some(prefix.as_bytes()) || components.len() < 2 {
-                view.anomalies.push(Anomaly {
-                    code: "outside-prefix",
-                    detail: format!("{shown} entry={number} (not under {prefix}/; cargo refuses the crate)"),
-                });
-                extras.push(pending);
-                continue;
-            }
+            // Cargo's order: the prefix check, then `.cargo-ok` by file
+            // name, then the tar crate skips any `..` component.
             if components.last().map(|c| c.as_slice()) == Some(b".cargo-ok") {
                 view.anomalies.push(Anomaly {
                     code: "cargo-ok",
                     detail: format!("{shown} entry={number} (cargo drops it)"),
+                });
+                extras.push(pending);
+                continue;
+            }
+            if components.iter().any(|c| c == b"..") {
+                view.anomalies.push(Anomaly {
+                    code: "dotdot-path",
+                    detail: format!("{shown} entry={number} (cargo skips it)"),
                 });
                 extras.push(pending);
                 continue;
@@ -464,9 +490,13 @@ pub fn read_crate(bytes: &[u8], name: &CrateName, version: &VersionStr, limits: 
     extras.sort_by_key(|p| p.entry);
     for p in extras {
         let mut path = format!("e{:06}", p.entry).into_bytes();
-        for c in p.raw.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        let parts: Vec<&[u8]> = p.raw.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+        for (i, c) in parts.iter().enumerate() {
+            // The last component is the file: fsck looks at the content of
+            // a `.gitattributes` wherever it is, extras included.
+            let is_file = i + 1 == parts.len();
             path.push(b'/');
-            if needs_escape(c, false, None) {
+            if needs_escape(c, is_file, is_file.then_some(p.data.as_slice())) {
                 path.extend_from_slice(escape_component(c).as_bytes());
             } else {
                 path.extend_from_slice(c);

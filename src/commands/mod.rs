@@ -2,6 +2,9 @@
 //! registry/store and an [`crate::output::Output`]; they return a result the
 //! binary maps to an exit status.
 
+pub mod diff;
+pub mod publish;
+pub mod reports;
 pub mod sync;
 
 /// How a command ended, for the exit status.

@@ -82,6 +82,52 @@ pub struct Totals {
     pub skipped_lines: usize,
     /// Crates whose index could not be read.
     pub crate_errors: usize,
+    /// Reports (re)written.
+    pub reports: usize,
+    /// Crates whose reports exist, with their summaries.
+    pub touched: BTreeMap<String, super::reports::CrateSummary>,
+    /// Crates with at least one report (re)written in this run.
+    pub changed_crates: BTreeSet<String>,
+}
+
+/// What the report stage of a sync needs besides the store and registry.
+pub struct ReportStage<'a> {
+    /// The audit repository.
+    pub audit: &'a crate::audit::Audit,
+    /// Templates.
+    pub renderer: &'a crate::report::render::Renderer,
+    /// Diff limits.
+    pub limits: crate::compare::Limits,
+}
+
+impl ReportStage<'_> {
+    fn context<'b>(&'b self, store: &'b Store, registry: &'b Registry, clock: Clock) -> super::reports::Context<'b> {
+        super::reports::Context {
+            store,
+            audit: self.audit,
+            renderer: self.renderer,
+            clock,
+            registry: registry.config(),
+            limits: self.limits.clone(),
+        }
+    }
+}
+
+/// The audit commit message: counts and crate names (validated against the
+/// crate-name grammar), never crate text.
+fn commit_message_for_run(t: &Totals) -> String {
+    let mut m = format!(
+        "cargofox sync: {} versions added, {} reports written\n\n",
+        t.added, t.reports
+    );
+    let names: Vec<&str> = t.changed_crates.iter().map(String::as_str).collect();
+    let shown: Vec<&str> = names.iter().take(50).copied().collect();
+    m.push_str(&format!("Crates: {}", shown.join(", ")));
+    if names.len() > shown.len() {
+        m.push_str(&format!(" and {} more", names.len() - shown.len()));
+    }
+    m.push('\n');
+    m
 }
 
 enum ParentRef {
@@ -121,6 +167,9 @@ struct CrateTally {
     deferred: usize,
     skipped_lines: usize,
     error: Option<String>,
+    /// Usable index lines, kept until the chunk's reports are written.
+    entries: Vec<IndexEntry>,
+    name_typed: Option<CrateName>,
 }
 
 /// Run a sync.
@@ -128,6 +177,7 @@ pub fn run(
     opts: &SyncOptions,
     registry: &Registry,
     store: &Store,
+    reports: &ReportStage<'_>,
     out: &mut Output,
 ) -> anyhow::Result<(Outcome, Totals)> {
     let mut tallies: Vec<CrateTally> = Vec::new();
@@ -141,6 +191,7 @@ pub fn run(
         }
         let mut tally = CrateTally {
             name: spec.name.to_string(),
+            name_typed: Some(spec.name.clone()),
             ..CrateTally::default()
         };
         if let Err(e) = plan_crate(spec, tallies.len(), registry, store, &mut tally, &mut jobs, out) {
@@ -150,11 +201,38 @@ pub fn run(
         // Work in chunks so that memory does not grow with the number of
         // crates: a chunk's refs are durable before the next is planned.
         if jobs.len() >= CHUNK_VERSIONS {
-            run_chunk(opts, registry, store, &mut jobs, &mut tallies, &mut totals, out, &bar)?;
+            run_chunk(
+                opts,
+                registry,
+                store,
+                reports,
+                &mut jobs,
+                &mut tallies,
+                &mut totals,
+                out,
+                &bar,
+            )?;
         }
     }
-    run_chunk(opts, registry, store, &mut jobs, &mut tallies, &mut totals, out, &bar)?;
+    run_chunk(
+        opts,
+        registry,
+        store,
+        reports,
+        &mut jobs,
+        &mut tallies,
+        &mut totals,
+        out,
+        &bar,
+    )?;
     bar.finish_and_clear();
+    let ctx = reports.context(store, registry, opts.clock);
+    let changed = totals.reports > 0;
+    super::reports::update_index(&ctx, &totals.touched, changed)?;
+    let message = commit_message_for_run(&totals);
+    if let Some(id) = reports.audit.commit(&message, opts.clock.now())? {
+        out.line(&format!("audit: committed {id} in {}", reports.audit.dir().display()));
+    }
     out.line(&format!(
         "sync: {} crates, {} versions added, {} already stored, {} failed, {} deferred, {} index lines skipped, {} crate errors",
         totals.crates, totals.added, totals.already, totals.failed, totals.deferred, totals.skipped_lines, totals.crate_errors
@@ -175,6 +253,7 @@ fn run_chunk(
     opts: &SyncOptions,
     registry: &Registry,
     store: &Store,
+    reports: &ReportStage<'_>,
     jobs: &mut Vec<Job>,
     tallies: &mut Vec<CrateTally>,
     totals: &mut Totals,
@@ -183,6 +262,22 @@ fn run_chunk(
 ) -> anyhow::Result<()> {
     bar.inc_length(jobs.len() as u64);
     pipeline(opts, registry, store, jobs, tallies, out, bar)?;
+    let ctx = reports.context(store, registry, opts.clock);
+    for t in tallies.iter() {
+        if let Some(name) = &t.name_typed
+            && t.error.is_none()
+        {
+            let (written, summary) = super::reports::update_crate(&ctx, name, &t.entries)
+                .with_context(|| format!("writing the reports of {name}"))?;
+            totals.reports += written.reports;
+            if written.reports > 0 {
+                totals.changed_crates.insert(name.to_string());
+            }
+            if let Some(s) = summary {
+                totals.touched.insert(name.to_string(), s);
+            }
+        }
+    }
     for t in tallies.iter() {
         totals.crates += 1;
         totals.added += t.added;
@@ -242,6 +337,7 @@ fn plan_crate(
         }
     }
     tally.in_index = entries.len();
+    tally.entries = entries.clone();
     let versions: Vec<&crate::types::VersionStr> = entries.iter().map(|e| &e.vers).collect();
     let parents = plan::parents(&versions);
 

@@ -107,6 +107,30 @@ pub struct FailureRecord {
     pub attempts: u32,
 }
 
+/// A file in a stored tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeFile {
+    /// Path, `/`-separated, as stored.
+    pub path: Vec<u8>,
+    /// Mode 100755.
+    pub executable: bool,
+    /// Blob id.
+    pub id: ObjectId,
+    /// Blob size.
+    pub size: u64,
+}
+
+/// What a commit holds.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    /// Its tree.
+    pub tree: ObjectId,
+    /// Its parents.
+    pub parents: Vec<ObjectId>,
+    /// Its message.
+    pub message: String,
+}
+
 /// The store.
 pub struct Store {
     repo: gix::ThreadSafeRepository,
@@ -205,6 +229,49 @@ impl Store {
             .lines()
             .find_map(|l| l.strip_prefix("Crate-Sha256: "))
             .and_then(|h| Sha256::from_hex(h.trim()).ok()))
+    }
+
+    /// Tree, parents and message of a commit.
+    pub fn commit_info(&self, id: ObjectId) -> Result<CommitInfo, StoreError> {
+        let repo = self.local();
+        let commit = repo.find_commit(id).map_err(StoreError::git)?;
+        Ok(CommitInfo {
+            tree: commit.tree_id().map_err(StoreError::git)?.detach(),
+            parents: commit.parent_ids().map(|p| p.detach()).collect(),
+            message: commit.message_raw_sloppy().to_str_lossy().into_owned(),
+        })
+    }
+
+    /// Every file of a tree, recursively, sorted by path.
+    pub fn tree_files(&self, tree: ObjectId) -> Result<Vec<TreeFile>, StoreError> {
+        let repo = self.local();
+        let mut out = Vec::new();
+        let mut stack = vec![(Vec::new(), tree)];
+        while let Some((prefix, id)) = stack.pop() {
+            let t = repo.find_tree(id).map_err(StoreError::git)?;
+            let decoded = t.decode().map_err(StoreError::git)?;
+            for e in &decoded.entries {
+                let mut path = prefix.clone();
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(e.filename);
+                let oid = e.oid.to_owned();
+                if e.mode.is_tree() {
+                    stack.push((path, oid));
+                } else if e.mode.is_blob() {
+                    let size = repo.find_header(oid).map_err(StoreError::git)?.size();
+                    out.push(TreeFile {
+                        path,
+                        executable: e.mode.is_executable(),
+                        id: oid,
+                        size,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
     }
 
     /// The content of a blob.

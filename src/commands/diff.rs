@@ -1,0 +1,74 @@
+//! `cargofox diff NAME A B`: the unified diff between two stored versions,
+//! from the store alone (offline), like `cargo vet diff`. Crate text is
+//! printed with control, invisible and bidirectional characters shown as
+//! `<U+XXXX>`, so a diff can never drive the terminal.
+
+use anyhow::Context as _;
+
+use crate::compare::{self, Blobs, DiffText, FileEntry};
+use crate::output::Output;
+use crate::report::escape::visible;
+use crate::store::{Store, refs};
+use crate::types::{CrateName, VersionStr};
+
+use super::Outcome;
+
+struct StoreBlobs<'a>(&'a Store);
+
+impl Blobs for StoreBlobs<'_> {
+    fn blob(&self, id: &str) -> Option<Vec<u8>> {
+        let oid = gix::ObjectId::from_hex(id.as_bytes()).ok()?;
+        self.0.blob(oid).ok()
+    }
+}
+
+fn files(store: &Store, name: &CrateName, v: &VersionStr) -> anyhow::Result<Vec<FileEntry>> {
+    let r = refs::version(name, v);
+    let commit = store
+        .resolve(&r)?
+        .with_context(|| format!("{name} {v} is not in the store (run `cargofox sync {name}` first)"))?;
+    let info = store.commit_info(commit)?;
+    Ok(store
+        .tree_files(info.tree)?
+        .into_iter()
+        .map(|f| FileEntry {
+            path: f.path,
+            executable: f.executable,
+            id: f.id.to_hex().to_string(),
+            size: f.size,
+        })
+        .collect())
+}
+
+/// Print the diff from `a` to `b`.
+pub fn run(
+    store: &Store,
+    name: &CrateName,
+    a: &VersionStr,
+    b: &VersionStr,
+    out: &mut Output,
+) -> anyhow::Result<Outcome> {
+    let old = files(store, name, a)?;
+    let new = files(store, name, b)?;
+    let limits = compare::Limits {
+        max_diff_bytes_per_file: usize::MAX / 4,
+        max_total_diff_bytes: usize::MAX / 4,
+        ..compare::Limits::default()
+    };
+    let cmp = compare::compare(&old, &new, &StoreBlobs(store), &limits);
+    for f in &cmp.files {
+        let old_path = f.old_path.as_deref().unwrap_or("/dev/null");
+        let new_path = f.new_path.as_deref().unwrap_or("/dev/null");
+        out.line(&visible(&format!("diff --cargofox a/{old_path} b/{new_path} ({})", f.status)).0);
+        match &f.diff {
+            DiffText::Full(text) | DiffText::Truncated { text, .. } => {
+                for line in text.lines() {
+                    out.line(&visible(line).0);
+                }
+            }
+            DiffText::Omitted { reason } => out.line(&format!("(diff left out: {reason})")),
+            DiffText::None => {}
+        }
+    }
+    Ok(Outcome::Clean)
+}

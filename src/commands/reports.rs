@@ -1,0 +1,385 @@
+//! The report stage of `sync`: for each crate, find the stored versions whose
+//! report is missing or stale (new, yank changed, older schema), gather their
+//! facts from the store, compare them with their previous release, draw the
+//! signals, render Markdown and JSON into the audit repository, and refresh
+//! the crate page and the repository's README. Files are only rewritten when
+//! their bytes change, so a run with nothing new leaves everything identical.
+
+use std::collections::BTreeMap;
+
+use gix::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use crate::analyse::manifest::{self, Manifest};
+use crate::audit::Audit;
+use crate::compare::{self, Blobs, FileEntry};
+use crate::message::parse_commit_message;
+use crate::output::{Clock, format_utc};
+use crate::plan;
+use crate::registry::index::{IndexEntry, RegistryConfig};
+use crate::report::model::{self, Check, Facts, ManifestSection, Previous, ReleaseReport, ReportSummary};
+use crate::report::paths::{crate_dir, version_stem};
+use crate::report::render::Renderer;
+use crate::signals;
+use crate::store::{Store, TreeFile, refs};
+use crate::types::{CrateName, VersionStr};
+
+/// What the report stage needs.
+pub struct Context<'a> {
+    /// The store.
+    pub store: &'a Store,
+    /// The audit repository.
+    pub audit: &'a Audit,
+    /// Templates.
+    pub renderer: &'a Renderer,
+    /// The clock (report datestamps).
+    pub clock: Clock,
+    /// The registry configuration (download URLs in check commands).
+    pub registry: &'a RegistryConfig,
+    /// Diff limits.
+    pub limits: compare::Limits,
+}
+
+/// Per-crate result.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Written {
+    /// Reports (re)written.
+    pub reports: usize,
+}
+
+struct StoreBlobs<'a>(&'a Store);
+
+impl Blobs for StoreBlobs<'_> {
+    fn blob(&self, id: &str) -> Option<Vec<u8>> {
+        let oid = ObjectId::from_hex(id.as_bytes()).ok()?;
+        self.0.blob(oid).ok()
+    }
+}
+
+fn entries_of(files: &[TreeFile]) -> Vec<FileEntry> {
+    files
+        .iter()
+        .map(|f| FileEntry {
+            path: f.path.clone(),
+            executable: f.executable,
+            id: f.id.to_hex().to_string(),
+            size: f.size,
+        })
+        .collect()
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._+-/:^{}@".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The crate-level summary kept in `crates.json` for the README.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CrateSummary {
+    /// Releases with a report.
+    pub versions: usize,
+    /// The latest published version with a report.
+    pub latest: String,
+    /// Link to the crate page.
+    pub link: String,
+}
+
+/// Update the reports of one crate. `entries` are its usable index lines in
+/// index order.
+pub fn update_crate(
+    ctx: &Context<'_>,
+    name: &CrateName,
+    entries: &[IndexEntry],
+) -> anyhow::Result<(Written, Option<CrateSummary>)> {
+    let stored = ctx.store.stored_versions(name)?;
+    let versions: Vec<&VersionStr> = entries.iter().map(|e| &e.vers).collect();
+    let parents = plan::parents(&versions);
+    let dir = crate_dir(name);
+    let mut written = Written::default();
+    let mut rows = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some(&commit) = stored.get(&e.vers.ref_component()) else {
+            continue;
+        };
+        let stem = version_stem(&e.vers);
+        let json_path = format!("{dir}/{stem}.json");
+        let existing: Option<ReportSummary> = ctx.audit.read(&json_path).and_then(|b| serde_json::from_slice(&b).ok());
+        let fresh = existing.as_ref().is_some_and(|s| {
+            s.schema_version == model::SCHEMA_VERSION && s.yanked == e.yanked && commit.to_hex() == s.facts.commit
+        });
+        let summary = if fresh {
+            existing
+        } else {
+            let parent =
+                parents[i].and_then(|j| stored.get(&entries[j].vers.ref_component()).map(|&c| (&entries[j], c)));
+            let report = build_release(ctx, name, e, commit, parent)?;
+            let json = serde_json::to_vec_pretty(&report)?;
+            let mut json = json;
+            json.push(b'\n');
+            let md = ctx.renderer.render(
+                "release.md.j2",
+                minijinja::context! { r => minijinja::Value::from(minijinja::value::Serde(&report)) },
+            )?;
+            ctx.audit.write(&json_path, &json)?;
+            ctx.audit.write(&format!("{dir}/{stem}.md"), md.as_bytes())?;
+            written.reports += 1;
+            serde_json::from_slice(&json).ok()
+        };
+        if let Some(s) = summary {
+            rows.push((stem, s));
+        }
+    }
+    if rows.is_empty() {
+        return Ok((written, None));
+    }
+    // Newest first (index order is publication order).
+    rows.reverse();
+    let table: Vec<minijinja::Value> = rows
+        .iter()
+        .map(|(stem, s)| {
+            let totals = s.changes.as_ref().and_then(|c| c.get("totals"));
+            let n = |k: &str| totals.and_then(|t| t.get(k)).and_then(|v| v.as_u64()).unwrap_or(0);
+            minijinja::context! {
+                version => s.version.clone(),
+                link => format!("{stem}.md"),
+                published => s.published.clone(),
+                yanked => s.yanked,
+                files_changed => n("files_added") + n("files_removed") + n("files_modified") + n("files_renamed"),
+                lines_added => n("lines_added"),
+                lines_removed => n("lines_removed"),
+                signals => s.signals.iter().map(|x| x.code.clone()).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let page = ctx.renderer.render(
+        "crate.md.j2",
+        minijinja::context! { krate => name.as_str(), versions => table },
+    )?;
+    ctx.audit.write(&format!("{dir}/README.md"), page.as_bytes())?;
+    let latest = rows.first().map(|(_, s)| s.version.clone()).unwrap_or_default();
+    Ok((
+        written,
+        Some(CrateSummary {
+            versions: rows.len(),
+            latest,
+            link: format!("{dir}/README.md"),
+        }),
+    ))
+}
+
+fn build_release(
+    ctx: &Context<'_>,
+    name: &CrateName,
+    e: &IndexEntry,
+    commit: ObjectId,
+    parent: Option<(&IndexEntry, ObjectId)>,
+) -> anyhow::Result<ReleaseReport> {
+    let info = ctx.store.commit_info(commit)?;
+    let stored = parse_commit_message(&info.message);
+    let files = ctx.store.tree_files(info.tree)?;
+    let blobs = StoreBlobs(ctx.store);
+    let find = |fs: &[TreeFile], path: &str| fs.iter().find(|f| f.path == path.as_bytes()).map(|f| f.id);
+
+    let new_manifest: Result<Manifest, String> = match find(&files, "Cargo.toml") {
+        Some(id) => manifest::parse(&ctx.store.blob(id)?).map_err(|err| err.to_string()),
+        None => Err("the archive has no Cargo.toml".to_owned()),
+    };
+
+    let mut previous = None;
+    let mut changes = None;
+    let mut old_manifest: Option<Manifest> = None;
+    let mut old_files: Vec<TreeFile> = Vec::new();
+    let mut orig_diff = None;
+    if let Some((pe, pc)) = parent {
+        let pinfo = ctx.store.commit_info(pc)?;
+        old_files = ctx.store.tree_files(pinfo.tree)?;
+        let reason = match (e.vers.semver(), pe.vers.semver()) {
+            (Some(a), Some(b)) if b < a => "the highest lower version published before it",
+            _ => "the version published just before it (no lower version had been published)",
+        };
+        previous = Some(Previous {
+            version: pe.vers.to_string(),
+            commit: pc.to_hex().to_string(),
+            reason: reason.to_owned(),
+        });
+        changes = Some(compare::compare(
+            &entries_of(&old_files),
+            &entries_of(&files),
+            &blobs,
+            &ctx.limits,
+        ));
+        old_manifest = find(&old_files, "Cargo.toml")
+            .and_then(|id| ctx.store.blob(id).ok())
+            .and_then(|b| manifest::parse(&b).ok());
+    }
+    let orig_new = find(&files, "Cargo.toml.orig").and_then(|id| ctx.store.blob(id).ok());
+    let orig_old = find(&old_files, "Cargo.toml.orig").and_then(|id| ctx.store.blob(id).ok());
+    if orig_new.is_some() || orig_old.is_some() {
+        let a = orig_old.unwrap_or_default();
+        let b = orig_new.unwrap_or_default();
+        if a != b {
+            orig_diff = Some(compare::unified_diff(
+                &a,
+                &b,
+                "Cargo.toml.orig",
+                "Cargo.toml.orig",
+                &ctx.limits,
+            ));
+        }
+    }
+
+    // Signals.
+    let build_script = |m: Option<&Manifest>, fs: &[TreeFile]| -> Option<String> {
+        let has_build_rs = || fs.iter().any(|f| f.path == b"build.rs");
+        match m.map(|m| m.build.clone()) {
+            Some(manifest::Build::Script(p)) => Some(p),
+            Some(manifest::Build::Disabled) => None,
+            Some(manifest::Build::Default) => Some("build.rs".to_owned()),
+            Some(manifest::Build::NotSet) | None => has_build_rs().then(|| "build.rs".to_owned()),
+        }
+    };
+    let new_m = new_manifest.as_ref().ok();
+    let bs_new = build_script(new_m, &files);
+    let bs_old = parent.and(build_script(old_manifest.as_ref(), &old_files));
+    let bs_changed = match (&bs_old, &bs_new) {
+        (Some(o), Some(n)) => find(&old_files, o) != find(&files, n),
+        _ => false,
+    };
+    let mut facts_for_signals = signals::Facts {
+        has_previous: parent.is_some(),
+        build_script_old: bs_old,
+        build_script_new: bs_new,
+        build_script_content_changed: bs_changed,
+        proc_macro_old: old_manifest.as_ref().is_some_and(|m| m.proc_macro),
+        proc_macro_new: new_m.is_some_and(|m| m.proc_macro),
+        anomalies: stored
+            .anomalies
+            .iter()
+            .map(|a| (a.code.clone(), a.detail.clone()))
+            .chain(stored.escaped.iter().map(|p| ("escaped-path".to_owned(), p.clone())))
+            .collect(),
+        ..signals::Facts::default()
+    };
+    let delta = new_m.map(|m| manifest::diff(old_manifest.as_ref(), m));
+    if let Some(d) = &delta {
+        facts_for_signals.build_deps_added = d
+            .dependencies_added
+            .iter()
+            .filter(|e| e.key.kind == manifest::DepKind::Build)
+            .map(|e| e.key.name.clone())
+            .collect();
+    }
+    if let Some(c) = &changes {
+        for f in c.files.iter().filter(|f| f.status == compare::Status::Added) {
+            let path = f.new_path.clone().unwrap_or_default();
+            let size = f.new_size.unwrap_or(0);
+            if f.binary {
+                facts_for_signals.binary_files_added.push((path.clone(), size));
+            }
+            facts_for_signals.files_added.push((path, size));
+        }
+    } else {
+        facts_for_signals.files_added = files
+            .iter()
+            .map(|f| (String::from_utf8_lossy(&f.path).into_owned(), f.size))
+            .collect();
+    }
+    let sigs = signals::signals(&facts_for_signals);
+
+    let dl = ctx.registry.download_url(name, &e.vers, &e.cksum);
+    let store_ref = refs::version(name, &e.vers);
+    let mut checks = vec![
+        Check {
+            what: "the .crate's sha256 (download it again and hash it)".to_owned(),
+            command: format!("curl -sSfL {} | sha256sum", shell_quote(&dl)),
+        },
+        Check {
+            what: "the tree id, from the store".to_owned(),
+            command: format!(
+                "git --git-dir cargofox-data/store.git rev-parse {}",
+                shell_quote(&format!("{store_ref}^{{tree}}"))
+            ),
+        },
+    ];
+    if let Some(p) = &previous {
+        let pv = VersionStr::new(&p.version)?;
+        checks.push(Check {
+            what: "the changes, from the store".to_owned(),
+            command: format!(
+                "cargofox diff {} {} {}\ngit --git-dir cargofox-data/store.git diff {} {}",
+                name,
+                shell_quote(&p.version),
+                shell_quote(e.vers.as_str()),
+                shell_quote(&refs::version(name, &pv)),
+                shell_quote(&store_ref)
+            ),
+        });
+    }
+
+    Ok(ReleaseReport {
+        schema_version: model::SCHEMA_VERSION,
+        krate: name.to_string(),
+        version: e.vers.to_string(),
+        published: e.pubtime_text.clone(),
+        yanked: e.yanked,
+        analysed_at: format_utc(ctx.clock.now()),
+        cargofox_version: env!("CARGO_PKG_VERSION").to_owned(),
+        facts: Facts {
+            sha256: stored.sha256.clone(),
+            index_checksum_matched: stored.sha256 == e.cksum.to_hex(),
+            crate_size: stored.crate_size,
+            tree: info.tree.to_hex().to_string(),
+            commit: commit.to_hex().to_string(),
+            file_count: stored.file_count,
+            unpacked_size: stored.unpacked_size,
+            status: stored.status.clone(),
+            status_reason: stored.error.clone(),
+            anomalies: stored.anomalies.clone(),
+            escaped_paths: stored.escaped.clone(),
+            extras_tree: stored.extras.clone(),
+            previous,
+            checks,
+        },
+        signals: sigs,
+        changes,
+        manifest: ManifestSection {
+            error: new_manifest.as_ref().err().cloned(),
+            delta,
+            orig_diff,
+        },
+    })
+}
+
+/// Rewrite `crates.json` and the README from the crates touched in this run.
+pub fn update_index(ctx: &Context<'_>, touched: &BTreeMap<String, CrateSummary>, changed: bool) -> anyhow::Result<()> {
+    let mut all: BTreeMap<String, CrateSummary> = ctx
+        .audit
+        .read("crates.json")
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let before = all.clone();
+    all.extend(touched.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if !changed && all == before && ctx.audit.read("crates.json").is_some() {
+        return Ok(());
+    }
+    let mut json = serde_json::to_vec_pretty(&all)?;
+    json.push(b'\n');
+    ctx.audit.write("crates.json", &json)?;
+    let crates: Vec<minijinja::Value> = all
+        .iter()
+        .map(|(name, s)| minijinja::context! { name => name, versions => s.versions, latest => s.latest.clone(), link => s.link.clone() })
+        .collect();
+    let total: usize = all.values().map(|s| s.versions).sum();
+    let readme = ctx.renderer.render(
+        "index.md.j2",
+        minijinja::context! { crates => crates, total_versions => total, updated => format_utc(ctx.clock.now()) },
+    )?;
+    ctx.audit.write("README.md", readme.as_bytes())?;
+    Ok(())
+}
