@@ -106,4 +106,8 @@ pub struct SyncArgs {
     /// Retries for transient HTTP failures.
     #[arg(long, default_value_t = 4)]
     pub retries: u32,
+
+    /// Seconds one HTTP request may take (headers and body), per attempt.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub timeout: u64,
 }

@@ -91,6 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             } else {
                 let mut cfg = NetConfig::new(&cli.contact);
                 cfg.retries = args.retries;
+                cfg.request_timeout = std::time::Duration::from_secs(args.timeout.max(1));
                 Some(Arc::new(Network::new(cfg)?))
             };
             let registry = Registry::open(&cli.registry, net, &cli.data.join("cache"))

@@ -323,7 +323,9 @@ impl Claimer {
         {
             return false;
         }
-        if self.repo.has_object(id) {
+        // Not `Repository::has_object`: it answers true for the empty tree
+        // even when the store does not hold it, and then nothing writes it.
+        if gix::objs::Exists::exists(&self.repo.objects, id) {
             return false;
         }
         match self.pending.lock() {

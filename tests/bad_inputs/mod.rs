@@ -1467,9 +1467,6 @@ fn corrupt_empty_and_over_limit_crates_are_stored_with_their_status() {
 }
 
 #[test]
-#[ignore = "store bug: Claimer::needed (src/store/mod.rs) asks gix's Repository::has_object, which is \
-            always true for the empty tree, so the empty tree of an empty/corrupt/over-limit version is \
-            never written and `git fsck` reports `missing tree 4b825dc...`"]
 fn a_version_with_an_empty_tree_leaves_the_store_fsck_clean() {
     let mut reg = TestRegistry::new();
     reg.add("hollow", "1.0.0", Vec::new());
