@@ -122,12 +122,11 @@ pub fn update_crate(
             let json = serde_json::to_vec_pretty(&report)?;
             let mut json = json;
             json.push(b'\n');
-            let md = ctx.renderer.render(
-                "release.md.j2",
-                minijinja::context! { r => minijinja::Value::from(minijinja::value::Serde(&report)) },
-            )?;
+            let pages = ctx.renderer.render_release(&report, &stem)?;
             ctx.audit.write(&json_path, &json)?;
-            ctx.audit.write(&format!("{dir}/{stem}.md"), md.as_bytes())?;
+            for (suffix, content) in pages {
+                ctx.audit.write(&format!("{dir}/{stem}{suffix}"), content.as_bytes())?;
+            }
             written.reports += 1;
             serde_json::from_slice(&json).ok()
         };

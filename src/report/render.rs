@@ -15,7 +15,18 @@ const BUILTIN: &[(&str, &str)] = &[
     ("release.md.j2", include_str!("../../templates/release.md.j2")),
     ("crate.md.j2", include_str!("../../templates/crate.md.j2")),
     ("index.md.j2", include_str!("../../templates/index.md.j2")),
+    ("macros.j2", include_str!("../../templates/macros.j2")),
+    ("files.md.j2", include_str!("../../templates/files.md.j2")),
+    ("diffs.md.j2", include_str!("../../templates/diffs.md.j2")),
 ];
+
+/// A report page larger than this is split: the file list and the diffs
+/// move to pages of their own (GitHub stops rendering Markdown around 512 KiB).
+pub const MAX_PAGE_BYTES: usize = 512 * 1024;
+/// Rows of the file list kept on the report page itself when it is split.
+const FILES_PER_PAGE: usize = 1500;
+/// Budget of diff text per diff page.
+const DIFF_BYTES_PER_PAGE: usize = 384 * 1024;
 
 /// The marker a template leaves where a warning banner may go.
 const BANNER: &str = "{{BANNER}}";
@@ -104,6 +115,73 @@ impl Renderer {
         env.add_filter("difffence", diff_fence);
         env.add_filter("link", |s: String| escape::link_target(&s));
         Ok(Renderer { env })
+    }
+
+    /// Render a release report: one page, or, when that would be larger than
+    /// [`MAX_PAGE_BYTES`], a main page plus pages for the file list and the
+    /// diffs. Returns (file name suffix after the stem, content), the main
+    /// page first with suffix `.md`.
+    pub fn render_release(
+        &self,
+        report: &super::model::ReleaseReport,
+        stem: &str,
+    ) -> Result<Vec<(String, String)>, RenderError> {
+        let r = Value::from(minijinja::value::Serde(report));
+        let single = minijinja::context! { r => r.clone(), layout => minijinja::context! { paged => false } };
+        let full = self.render("release.md.j2", single)?;
+        if full.len() <= MAX_PAGE_BYTES {
+            return Ok(vec![(".md".to_owned(), full)]);
+        }
+        let files = report.changes.as_ref().map(|c| c.files.as_slice()).unwrap_or_default();
+        let back = escape::link_target(&format!("{stem}.md"));
+        let mut pages = Vec::new();
+        let mut file_pages = Vec::new();
+        let files_inline = files.len() <= FILES_PER_PAGE;
+        if !files_inline {
+            let chunks: Vec<_> = files.chunks(FILES_PER_PAGE).collect();
+            for (i, chunk) in chunks.iter().enumerate() {
+                let suffix = format!(".files-{}.md", i + 1);
+                let ctx = minijinja::context! {
+                    r => r.clone(), files => Value::from(minijinja::value::Serde(chunk)),
+                    page => i + 1, pages => chunks.len(), back => back.clone(),
+                };
+                pages.push((suffix.clone(), self.render("files.md.j2", ctx)?));
+                file_pages.push(escape::link_target(&format!("{stem}{suffix}")));
+            }
+        }
+        // Diff pages: consecutive files, each page within its budget.
+        let mut groups: Vec<Vec<&crate::compare::FileChange>> = Vec::new();
+        let mut size = 0usize;
+        for f in files.iter().filter(|f| f.diff != crate::compare::DiffText::None) {
+            let len = match &f.diff {
+                crate::compare::DiffText::Full(t) | crate::compare::DiffText::Truncated { text: t, .. } => t.len(),
+                _ => 0,
+            } + 256;
+            if groups.is_empty() || size + len > DIFF_BYTES_PER_PAGE {
+                groups.push(Vec::new());
+                size = 0;
+            }
+            size += len;
+            if let Some(g) = groups.last_mut() {
+                g.push(f);
+            }
+        }
+        let mut diff_pages = Vec::new();
+        for (i, group) in groups.iter().enumerate() {
+            let suffix = format!(".diffs-{}.md", i + 1);
+            let ctx = minijinja::context! {
+                r => r.clone(), files => Value::from(minijinja::value::Serde(group)),
+                page => i + 1, pages => groups.len(), back => back.clone(),
+            };
+            pages.push((suffix.clone(), self.render("diffs.md.j2", ctx)?));
+            diff_pages.push(escape::link_target(&format!("{stem}{suffix}")));
+        }
+        let layout = minijinja::context! {
+            paged => true, files_inline => files_inline, file_pages => file_pages, diff_pages => diff_pages,
+        };
+        let main = self.render("release.md.j2", minijinja::context! { r => r, layout => layout })?;
+        pages.insert(0, (".md".to_owned(), main));
+        Ok(pages)
     }
 
     /// Render `name` with `ctx`. A banner is added at the marker when the

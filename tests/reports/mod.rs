@@ -403,3 +403,88 @@ fn snapshot_of_a_report() {
     insta::assert_snapshot!("demo-README.md", read(data.path(), "crates/de/mo/demo/README.md"));
     insta::assert_snapshot!("audit-README.md", read(data.path(), "README.md"));
 }
+
+#[test]
+fn a_huge_release_is_split_into_pages_with_the_complete_file_list() {
+    let mut reg = TestRegistry::new();
+    let many = 4000;
+    let make = |v: &str, salt: &str| {
+        let names: Vec<String> = (0..many).map(|i| format!("src/gen/file_{i:05}.rs")).collect();
+        let bodies: Vec<String> = (0..many)
+            .map(|i| format!("// {salt} {i}\n{}\n", "x".repeat(200)))
+            .collect();
+        let mut files: Vec<(&str, u32, &[u8])> = vec![("Cargo.toml", 0o644, b"[package]\nname = \"huge\"\n")];
+        for (n, b) in names.iter().zip(&bodies) {
+            files.push((n.as_str(), 0o644, b.as_bytes()));
+        }
+        crate_file_with_modes("huge", v, &files)
+    };
+    for (v, salt, t) in [
+        ("1.0.0", "one", "2024-01-01T00:00:00Z"),
+        ("1.1.0", "two", "2024-02-01T00:00:00Z"),
+    ] {
+        let mut e = IndexEntry::new("huge", v, make(v, salt));
+        e.pubtime = Some(t.to_owned());
+        reg.add_entry(e);
+    }
+    let data = temp_dir();
+    sync(data.path(), &reg, &["huge"]).assert_success();
+    let dir = audit(data.path()).join("crates/hu/ge/huge");
+    let main = std::fs::read_to_string(dir.join("1.1.0.md")).unwrap();
+    assert!(main.len() <= 512 * 1024, "main page is {} bytes", main.len());
+    assert!(
+        main.contains("This release changes 4001 files") || main.contains("This release changes 4000 files"),
+        "{}",
+        &main[..2000.min(main.len())]
+    );
+    // Every changed file is listed on exactly one file page.
+    let mut listed = 0;
+    let mut page = 1;
+    while let Ok(p) = std::fs::read_to_string(dir.join(format!("1.1.0.files-{page}.md"))) {
+        assert!(p.len() <= 512 * 1024);
+        listed += p.lines().filter(|l| l.starts_with("| modified")).count();
+        page += 1;
+    }
+    assert_eq!(listed, many, "the file list is complete");
+    let diffs = std::fs::read_to_string(dir.join("1.1.0.diffs-1.md")).unwrap();
+    assert!(diffs.contains("Back to [the report](1.1.0.md)"));
+    assert!(main.contains("(1.1.0.diffs-1.md)"));
+    // Truncation is explicit.
+    assert!(
+        main.contains("of the diffs below are cut or left out"),
+        "explicit counts"
+    );
+}
+
+#[test]
+fn versions_that_differ_only_by_case_get_distinct_reports() {
+    let mut reg = TestRegistry::new();
+    for (v, t) in [
+        ("1.0.0-Alpha", "2024-01-01T00:00:00Z"),
+        ("1.0.0-alpha", "2024-01-02T00:00:00Z"),
+    ] {
+        add(
+            &mut reg,
+            "cased",
+            v,
+            t,
+            &[("Cargo.toml", 0o644, format!("# {v}\n").as_bytes())],
+        );
+    }
+    let data = temp_dir();
+    sync(data.path(), &reg, &["cased"]).assert_success();
+    let dir = audit(data.path()).join("crates/ca/se/cased");
+    let upper = std::fs::read_to_string(dir.join("1.0.0-_alpha.md")).unwrap();
+    let lower = std::fs::read_to_string(dir.join("1.0.0-alpha.md")).unwrap();
+    assert!(upper.contains("`1.0.0-Alpha`") && lower.contains("`1.0.0-alpha`"));
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_lowercase())
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+    assert_eq!(
+        unique.len(),
+        names.len(),
+        "no two file names differ only by case: {names:?}"
+    );
+}
