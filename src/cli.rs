@@ -60,12 +60,34 @@ pub enum Command {
     /// Fetch, verify and store every version of the given crates, then
     /// write their reports into the audit repository and commit it.
     Sync(SyncArgs),
+    /// Re-check the audit repository's hashes and tree ids against the registry.
+    Verify(VerifyArgs),
     /// Print the unified diff between two stored versions (offline).
     Diff(DiffArgs),
     /// Push the audit repository (fast-forward only, never forced).
     Publish(PublishArgs),
     /// Create the audit repository from the template (sync does it on first use).
     Init,
+}
+
+/// `cargofox verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Only this crate (repeatable).
+    #[arg(long = "crate", value_name = "NAME")]
+    pub crates: Vec<String>,
+    /// Only releases published on or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Check a random sample of this many releases.
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Seed of the sample, to repeat one (default: from the clock).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Retries for transient HTTP failures.
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
 }
 
 /// `cargofox diff`.

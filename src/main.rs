@@ -114,6 +114,50 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let (outcome, _) = commands::sync::run(&opts, &registry, &store, &stage, &mut out)?;
             Ok(outcome)
         }
+        Command::Verify(args) => {
+            // Inside a clone of the audit repository, verify that one.
+            let audit = match &cli.audit {
+                Some(a) => a.clone(),
+                None if std::path::Path::new("VERIFY.md").exists() && std::path::Path::new("crates").is_dir() => {
+                    std::path::PathBuf::from(".")
+                }
+                None => audit_dir.clone(),
+            };
+            let since = match &args.since {
+                Some(d) => {
+                    let full = if d.len() == 10 {
+                        format!("{d}T00:00:00Z")
+                    } else {
+                        d.clone()
+                    };
+                    Some(parse_rfc3339_utc(&full).with_context(|| format!("--since {d:?} is not a date"))?)
+                }
+                None => None,
+            };
+            let crates = args
+                .crates
+                .iter()
+                .map(|c| CrateName::new(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            let opts = commands::verify::VerifyOptions {
+                audit,
+                crates,
+                since,
+                sample: args.sample,
+                seed: args.seed.unwrap_or_else(|| clock.now() as u64),
+            };
+            if cli.offline {
+                let store = Store::open(&cli.data.join("store.git"))?;
+                commands::verify::run(&opts, &commands::verify::Source::Store(&store), &mut out)
+            } else {
+                let mut cfg = NetConfig::new(&cli.contact);
+                cfg.retries = args.retries;
+                let net = Some(Arc::new(Network::new(cfg)?));
+                let registry = Registry::open(&cli.registry, net, &cli.data.join("cache"))
+                    .with_context(|| format!("opening the registry {}", cli.registry))?;
+                commands::verify::run(&opts, &commands::verify::Source::Registry(&registry), &mut out)
+            }
+        }
         Command::Diff(args) => {
             let store = Store::open(&cli.data.join("store.git"))?;
             let name = CrateName::new(&args.name)?;

@@ -11,3 +11,4 @@ mod ingest;
 mod bad_inputs;
 mod network;
 mod reports;
+mod verify;

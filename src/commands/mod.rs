@@ -6,6 +6,7 @@ pub mod diff;
 pub mod publish;
 pub mod reports;
 pub mod sync;
+pub mod verify;
 
 /// How a command ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
