@@ -277,7 +277,7 @@ fn verify_one(
     }
     let view = archive::read_crate(&bytes, &name, &version, &Limits::default());
     match store::prepare(&view.files, &view.extras, &bytes, &mut |_| false) {
-        Ok(p) if p.tree.to_hex().to_string() != rec.facts.tree => {
+        Ok(p) if p.tree.to_hex() != rec.facts.tree => {
             problems.push(format!(
                 "cargo's view gives tree {}, the report recorded {}",
                 p.tree, rec.facts.tree
