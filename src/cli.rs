@@ -129,6 +129,11 @@ pub struct SyncArgs {
     #[arg(long, default_value_t = 4)]
     pub retries: u32,
 
+    /// Record a version as unavailable once the registry has refused its
+    /// download (HTTP 403/404/410) for this many days.
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub tombstone_days: u32,
+
     /// Seconds one HTTP request may take (headers and body), per attempt.
     #[arg(long, default_value_t = 120, value_name = "SECS")]
     pub timeout: u64,

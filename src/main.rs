@@ -109,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 jobs: args.jobs,
                 limits: Limits::default(),
                 flush_bytes: args.flush_mib.saturating_mul(1024 * 1024),
+                tombstone_days: args.tombstone_days,
                 clock,
             };
             let (outcome, _) = commands::sync::run(&opts, &registry, &store, &stage, &mut out)?;

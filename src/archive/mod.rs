@@ -55,6 +55,9 @@ pub enum Status {
     Corrupt(String),
     /// Past a limit; the reason with sizes.
     OverLimit(String),
+    /// No archive could be had: the registry refused it for long enough that
+    /// the version is recorded as gone (set by `sync`, never by the reader).
+    Unavailable(String),
 }
 
 impl Status {
@@ -65,13 +68,14 @@ impl Status {
             Status::Empty => "empty",
             Status::Corrupt(_) => "corrupt",
             Status::OverLimit(_) => "over-limit",
+            Status::Unavailable(_) => "unavailable",
         }
     }
 
     /// The reason, for corrupt and over-limit archives.
     pub fn reason(&self) -> Option<&str> {
         match self {
-            Status::Corrupt(r) | Status::OverLimit(r) => Some(r),
+            Status::Corrupt(r) | Status::OverLimit(r) | Status::Unavailable(r) => Some(r),
             _ => None,
         }
     }

@@ -331,7 +331,7 @@ fn build_release(
         cargofox_version: env!("CARGO_PKG_VERSION").to_owned(),
         facts: Facts {
             sha256: stored.sha256.clone(),
-            index_checksum_matched: stored.sha256 == e.cksum.to_hex(),
+            index_checksum_matched: stored.status != "unavailable" && stored.sha256 == e.cksum.to_hex(),
             crate_size: stored.crate_size,
             tree: info.tree.to_hex().to_string(),
             commit: commit.to_hex().to_string(),

@@ -63,6 +63,36 @@ pub struct SyncOptions {
     pub flush_bytes: u64,
     /// The clock.
     pub clock: Clock,
+    /// A version whose download the registry refuses (403/404/410) for this
+    /// many days is recorded as unavailable instead of being retried forever.
+    pub tombstone_days: u32,
+}
+
+/// Stops a run whose downloads nearly all fail (the registry or the network
+/// is down, or refuses us): nothing is recorded for the versions not tried,
+/// and nothing is marked unavailable in such a run.
+#[derive(Default)]
+struct Breaker {
+    attempts: AtomicUsize,
+    failures: AtomicUsize,
+    tripped: AtomicBool,
+}
+
+impl Breaker {
+    /// At least this many attempts before the breaker may trip.
+    const MIN_ATTEMPTS: usize = 20;
+
+    fn record(&self, failed: bool) {
+        let attempts = self.attempts.fetch_add(1, Ordering::Relaxed) + 1;
+        let failures = self.failures.fetch_add(usize::from(failed), Ordering::Relaxed) + usize::from(failed);
+        if attempts >= Self::MIN_ATTEMPTS && failures * 10 >= attempts * 9 {
+            self.tripped.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::Relaxed)
+    }
 }
 
 /// Totals of a run.
@@ -80,6 +110,10 @@ pub struct Totals {
     pub deferred: usize,
     /// Index lines that could not be used.
     pub skipped_lines: usize,
+    /// Versions not attempted because the circuit breaker tripped.
+    pub not_attempted: usize,
+    /// Versions recorded as unavailable (refused for too long).
+    pub tombstoned: usize,
     /// Crates whose index could not be read.
     pub crate_errors: usize,
     /// Reports (re)written.
@@ -166,6 +200,8 @@ struct CrateTally {
     failed: usize,
     deferred: usize,
     skipped_lines: usize,
+    not_attempted: usize,
+    tombstoned: usize,
     error: Option<String>,
     /// Usable index lines, kept until the chunk's reports are written.
     entries: Vec<IndexEntry>,
@@ -237,7 +273,13 @@ pub fn run(
         "sync: {} crates, {} versions added, {} already stored, {} failed, {} deferred, {} index lines skipped, {} crate errors",
         totals.crates, totals.added, totals.already, totals.failed, totals.deferred, totals.skipped_lines, totals.crate_errors
     ));
-    let outcome = if totals.failed + totals.deferred + totals.crate_errors > 0 {
+    if totals.not_attempted > 0 {
+        out.line(&format!(
+            "CIRCUIT BREAKER: nearly every download failed, so {} versions were not attempted and nothing was marked unavailable; the next run retries them",
+            totals.not_attempted
+        ));
+    }
+    let outcome = if totals.failed + totals.deferred + totals.crate_errors + totals.not_attempted > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -285,6 +327,8 @@ fn run_chunk(
         totals.failed += t.failed;
         totals.deferred += t.deferred;
         totals.skipped_lines += t.skipped_lines;
+        totals.not_attempted += t.not_attempted;
+        totals.tombstoned += t.tombstoned;
         let line = if let Some(e) = &t.error {
             totals.crate_errors += 1;
             format!("{}: error: {e}", t.name)
@@ -295,6 +339,12 @@ fn run_chunk(
             );
             if t.deferred > 0 {
                 line.push_str(&format!(", {} deferred", t.deferred));
+            }
+            if t.tombstoned > 0 {
+                line.push_str(&format!(", {} recorded as unavailable", t.tombstoned));
+            }
+            if t.not_attempted > 0 {
+                line.push_str(&format!(", {} not attempted", t.not_attempted));
             }
             line.push_str(&format!(" ({} versions in the index", t.in_index));
             if t.skipped_lines > 0 {
@@ -495,12 +545,13 @@ fn pipeline(
     };
     let next = AtomicUsize::new(0);
     let abort = AtomicBool::new(false);
+    let breaker = Breaker::default();
     let (tx, rx) = mpsc::sync_channel::<(usize, Result<Stored, Failure>)>(window.size);
 
     std::thread::scope(|s| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (next, abort, window) = (&next, &abort, &window);
+            let (next, abort, window, breaker) = (&next, &abort, &window, &breaker);
             s.spawn(move || {
                 let mut claimer = store.claimer();
                 loop {
@@ -512,7 +563,18 @@ fn pipeline(
                     if abort.load(Ordering::Relaxed) {
                         break;
                     }
-                    let r = work(&jobs[i], registry, &mut claimer, &opts.limits);
+                    let r = if breaker.tripped() {
+                        Err(Failure {
+                            kind: NOT_ATTEMPTED,
+                            message: "circuit breaker tripped".to_owned(),
+                            actual: None,
+                            http_status: None,
+                        })
+                    } else {
+                        let r = work(&jobs[i], registry, &mut claimer, &opts.limits);
+                        breaker.record(matches!(&r, Err(f) if f.kind == "download"));
+                        r
+                    };
                     if tx.send((i, r)).is_err() {
                         break;
                     }
@@ -520,7 +582,7 @@ fn pipeline(
             });
         }
         drop(tx);
-        let result = write_all(opts, store, jobs, tallies, out, bar, &rx, &window);
+        let result = write_all(opts, store, jobs, tallies, out, bar, &rx, &window, &breaker);
         if result.is_err() {
             abort.store(true, Ordering::Relaxed);
             window.cond.notify_all();
@@ -541,11 +603,13 @@ fn write_all(
     bar: &indicatif::ProgressBar,
     rx: &mpsc::Receiver<(usize, Result<Stored, Failure>)>,
     window: &Window,
+    breaker: &Breaker,
 ) -> anyhow::Result<()> {
     let mut commits: Vec<Option<ObjectId>> = vec![None; jobs.len()];
     let mut buffer: BTreeMap<usize, Result<Stored, Failure>> = BTreeMap::new();
     let mut expect = 0usize;
     let mut batch = store.batch()?;
+    let mut candidates: Vec<(usize, Failure)> = Vec::new();
     let now = opts.clock.now();
     while expect < jobs.len() {
         let Ok((i, r)) = rx.recv() else {
@@ -595,25 +659,20 @@ fn write_all(
                     }
                 }
             };
-            if let Some(f) = failure {
-                if f.kind == "parent-missing" {
-                    tally.deferred += 1;
-                } else {
-                    tally.failed += 1;
+            let failure = match failure {
+                Some(f) if f.kind == NOT_ATTEMPTED => {
+                    tally.not_attempted += 1;
+                    None
                 }
-                bar.suspend(|| out.line(&format!("FAILED {}@{} [{}]: {}", e.name, e.vers, f.kind, f.message)));
-                let prior = job.prior_failure.as_ref();
-                let rec = FailureRecord {
-                    kind: f.kind.to_owned(),
-                    message: f.message,
-                    expected_sha256: e.cksum.to_hex(),
-                    actual_sha256: f.actual.map(|a| a.to_hex()),
-                    http_status: f.http_status,
-                    first_seen: prior.map_or(now, |p| p.first_seen),
-                    last_seen: now,
-                    attempts: prior.map_or(1, |p| p.attempts + 1),
-                };
-                batch.record_failure(&e.name, &e.vers, &rec)?;
+                // Decided at the end of the chunk, when the run's health is known.
+                Some(f) if tombstone_due(opts, job, &f, now) => {
+                    candidates.push((expect, f));
+                    None
+                }
+                other => other,
+            };
+            if let Some(f) = failure {
+                record_failure(&mut batch, job, f, now, tally, out, bar)?;
             }
             bar.inc(1);
             expect += 1;
@@ -624,8 +683,126 @@ fn write_all(
             }
         }
     }
+    // Refusals that lasted long enough become tombstones, unless this run
+    // looks broken (the breaker tripped, or most downloads failed).
+    let attempts = breaker.attempts.load(Ordering::Relaxed);
+    let failures = breaker.failures.load(Ordering::Relaxed);
+    let healthy = !breaker.tripped() && failures * 2 < attempts;
+    for (i, f) in candidates {
+        let job = &jobs[i];
+        let e = &job.entry;
+        let tally = &mut tallies[job.crate_ix];
+        match parent_of(job, &commits) {
+            Some(parent) if healthy => {
+                let (days, status) = (opts.tombstone_days, f.http_status.unwrap_or(0));
+                commits[i] = Some(write_tombstone(&mut batch, job, &f, days, Some(parent))?);
+                tally.tombstoned += 1;
+                bar.suspend(|| {
+                    out.line(&format!(
+                        "UNAVAILABLE {}@{}: the registry has refused the download (HTTP {status}) for {days} days or more; recorded as unavailable",
+                        e.name, e.vers
+                    ))
+                });
+            }
+            _ => record_failure(&mut batch, job, f, now, tally, out, bar)?,
+        }
+    }
     batch.commit()?;
     Ok(())
+}
+
+/// Record a failed attempt (merging with the previous record) and say so.
+fn record_failure(
+    batch: &mut store::Batch<'_>,
+    job: &Job,
+    f: Failure,
+    now: i64,
+    tally: &mut CrateTally,
+    out: &mut Output,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
+    let e = &job.entry;
+    if f.kind == "parent-missing" {
+        tally.deferred += 1;
+    } else {
+        tally.failed += 1;
+    }
+    bar.suspend(|| out.line(&format!("FAILED {}@{} [{}]: {}", e.name, e.vers, f.kind, f.message)));
+    let prior = job.prior_failure.as_ref();
+    let rec = FailureRecord {
+        kind: f.kind.to_owned(),
+        message: f.message,
+        expected_sha256: e.cksum.to_hex(),
+        actual_sha256: f.actual.map(|a| a.to_hex()),
+        http_status: f.http_status,
+        first_seen: prior.map_or(now, |p| p.first_seen),
+        last_seen: now,
+        attempts: prior.map_or(1, |p| p.attempts + 1),
+    };
+    batch.record_failure(&e.name, &e.vers, &rec)?;
+    Ok(())
+}
+
+/// The kind of the placeholder result for versions skipped by the breaker.
+const NOT_ATTEMPTED: &str = "not-attempted";
+
+/// Whether a download refusal has lasted long enough to record the version
+/// as unavailable.
+fn tombstone_due(opts: &SyncOptions, job: &Job, f: &Failure, now: i64) -> bool {
+    f.kind == "download"
+        && matches!(f.http_status, Some(403 | 404 | 410))
+        && job
+            .prior_failure
+            .as_ref()
+            .is_some_and(|p| p.kind == "download" && now - p.first_seen >= i64::from(opts.tombstone_days) * 86_400)
+}
+
+/// The parent commit of a job, if it is known now.
+fn parent_of(job: &Job, commits: &[Option<ObjectId>]) -> Option<Option<ObjectId>> {
+    match job.parent {
+        ParentRef::None => Some(None),
+        ParentRef::Stored(id) => Some(Some(id)),
+        ParentRef::Job(j) => commits[j].map(Some),
+    }
+}
+
+/// Record a version the registry keeps refusing: an empty tree, status
+/// `unavailable`, the index checksum; no archive.
+fn write_tombstone(
+    batch: &mut store::Batch<'_>,
+    job: &Job,
+    f: &Failure,
+    days: u32,
+    parent: Option<Option<ObjectId>>,
+) -> anyhow::Result<ObjectId> {
+    let e = &job.entry;
+    let empty = store::prepare(&[], &[], &[], &mut |_| true)?;
+    for o in empty.objects.iter().filter(|o| o.id == empty.tree) {
+        batch.add_object(o)?;
+    }
+    let facts = VersionFacts {
+        name: e.name.clone(),
+        version: e.vers.clone(),
+        sha256: e.cksum,
+        crate_size: 0,
+        status: archive::Status::Unavailable(format!(
+            "the registry answered HTTP {} to every download for {days} days or more",
+            f.http_status.unwrap_or(0)
+        )),
+        unpacked_size: 0,
+        file_count: 0,
+        extras: None,
+        anomalies: Vec::new(),
+        escaped: Vec::new(),
+    };
+    let parent = parent.flatten();
+    let commit = store::commit_object(empty.tree, parent, e.pubtime.unwrap_or(0), &commit_message(&facts))?;
+    batch.add_object(&commit)?;
+    batch.set_ref(&refs::version(&e.name, &e.vers), commit.id)?;
+    if job.prior_failure.is_some() {
+        batch.delete_ref(&refs::failure(&e.name, &e.vers))?;
+    }
+    Ok(commit.id)
 }
 
 fn write_version(

@@ -436,3 +436,94 @@ fn many_versions_flush_in_several_packs_and_stay_consistent() {
         "batching does not change ids"
     );
 }
+
+#[test]
+fn a_version_refused_for_long_enough_is_recorded_as_unavailable() {
+    let reg = history();
+    let server = crate::harness::serve(&reg);
+    let refused = server.dl_path("hist", "1.0.0");
+    let data = temp_dir();
+    let run = |now: &str| {
+        server.fault(&refused, crate::harness::Fault::status(403));
+        Cargofox::new()
+            .data(data.path())
+            .registry(&server.url())
+            .args(["--current-time", now])
+            .sync(&["hist"])
+            .run()
+    };
+    // Day 0: a failure, children deferred; nothing is marked gone.
+    run("2026-01-01T00:00:00Z")
+        .assert_code(1)
+        .assert_stdout_contains("FAILED hist@1.0.0 [download]");
+    // Day 3: still refused, still only a failure.
+    run("2026-01-04T00:00:00Z")
+        .assert_code(1)
+        .assert_stdout_contains("FAILED hist@1.0.0 [download]");
+    // Day 8: recorded as unavailable (its children wait one more run).
+    run("2026-01-09T00:00:00Z")
+        .assert_code(1)
+        .assert_stdout_contains("UNAVAILABLE hist@1.0.0")
+        .assert_stdout_contains("1 recorded as unavailable");
+    // Day 9: the children are stored on top of it.
+    run("2026-01-10T00:00:00Z").assert_success();
+    let d = data.path();
+    let msg = git(&store(d), &["show", "-s", "--format=%B", "refs/crates/hist/1.0.0"]);
+    assert!(
+        msg.contains("Cargofox-Status: unavailable\n") && msg.contains("HTTP 403"),
+        "{msg}"
+    );
+    assert_eq!(
+        rev(d, "refs/crates/hist/1.0.0^{tree}"),
+        "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    );
+    assert_eq!(
+        git(&store(d), &["log", "-1", "--format=%P", "refs/crates/hist/2.0.0"]).trim(),
+        rev(d, "refs/crates/hist/1.0.0")
+    );
+    assert!(!all_refs(d).contains("refs/failures/"), "{}", all_refs(d));
+    fsck(d);
+    let report = std::fs::read_to_string(d.join("audit/crates/hi/st/hist/1.0.0.md")).unwrap();
+    assert!(report.contains("never downloaded"), "{report}");
+}
+
+#[test]
+fn a_registry_refusing_everything_trips_the_circuit_breaker() {
+    let mut reg = TestRegistry::new();
+    for i in 0..40 {
+        let v = format!("0.{i}.0");
+        reg.add_entry(entry("many", &v, simple("many", &v, "//\n"), "2021-01-01T00:00:00Z"));
+    }
+    let server = crate::harness::serve(&reg);
+    for i in 0..40 {
+        server.fault_times(
+            &server.dl_path("many", &format!("0.{i}.0")),
+            crate::harness::Fault::status(403),
+            10,
+        );
+    }
+    let data = temp_dir();
+    let run = |now: &str| {
+        Cargofox::new()
+            .data(data.path())
+            .registry(&server.url())
+            .args(["--current-time", now, "sync", "-j", "2", "many"])
+            .run()
+    };
+    let first = run("2026-01-01T00:00:00Z");
+    first.assert_code(1).assert_stdout_contains("CIRCUIT BREAKER");
+    let attempted = server.downloads().len();
+    assert!(
+        (20..40).contains(&attempted),
+        "stopped after the threshold: {attempted} downloads"
+    );
+    // Even long after, a run where everything fails marks nothing unavailable.
+    run("2026-03-01T00:00:00Z")
+        .assert_code(1)
+        .assert_stdout_contains("CIRCUIT BREAKER");
+    assert!(
+        !all_refs(data.path()).contains("refs/crates/"),
+        "{}",
+        all_refs(data.path())
+    );
+}
