@@ -134,6 +134,11 @@ pub struct SyncArgs {
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
     pub tombstone_days: u32,
 
+    /// Stop starting new work after this many seconds; what is left is
+    /// listed and done by the next run.
+    #[arg(long, value_name = "SECS")]
+    pub max_duration: Option<u64>,
+
     /// Seconds one HTTP request may take (headers and body), per attempt.
     #[arg(long, default_value_t = 120, value_name = "SECS")]
     pub timeout: u64,

@@ -110,6 +110,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 limits: Limits::default(),
                 flush_bytes: args.flush_mib.saturating_mul(1024 * 1024),
                 tombstone_days: args.tombstone_days,
+                deadline: args
+                    .max_duration
+                    .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s)),
                 clock,
             };
             let (outcome, _) = commands::sync::run(&opts, &registry, &store, &stage, &mut out)?;

@@ -66,6 +66,15 @@ pub struct SyncOptions {
     /// A version whose download the registry refuses (403/404/410) for this
     /// many days is recorded as unavailable instead of being retried forever.
     pub tombstone_days: u32,
+    /// Stop starting new work after this instant (`--max-duration`); what is
+    /// left is reported and done by the next run.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl SyncOptions {
+    fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
+    }
 }
 
 /// Stops a run whose downloads nearly all fail (the registry or the network
@@ -114,6 +123,10 @@ pub struct Totals {
     pub not_attempted: usize,
     /// Versions recorded as unavailable (refused for too long).
     pub tombstoned: usize,
+    /// Versions left for the next run (time budget spent).
+    pub left: usize,
+    /// Crates not reached (time budget spent).
+    pub crates_not_reached: usize,
     /// Crates whose index could not be read.
     pub crate_errors: usize,
     /// Reports (re)written.
@@ -202,6 +215,7 @@ struct CrateTally {
     skipped_lines: usize,
     not_attempted: usize,
     tombstoned: usize,
+    left: usize,
     error: Option<String>,
     /// Usable index lines, kept until the chunk's reports are written.
     entries: Vec<IndexEntry>,
@@ -223,6 +237,10 @@ pub fn run(
     let bar = out.progress(0, "versions");
     for spec in &opts.crates {
         if !seen.insert((spec.name.clone(), spec.version.clone())) {
+            continue;
+        }
+        if opts.out_of_time() {
+            totals.crates_not_reached += 1;
             continue;
         }
         let mut tally = CrateTally {
@@ -273,13 +291,20 @@ pub fn run(
         "sync: {} crates, {} versions added, {} already stored, {} failed, {} deferred, {} index lines skipped, {} crate errors",
         totals.crates, totals.added, totals.already, totals.failed, totals.deferred, totals.skipped_lines, totals.crate_errors
     ));
+    if totals.left + totals.crates_not_reached > 0 {
+        out.line(&format!(
+            "TIME BUDGET SPENT: {} versions and {} crates left for the next run",
+            totals.left, totals.crates_not_reached
+        ));
+    }
     if totals.not_attempted > 0 {
         out.line(&format!(
             "CIRCUIT BREAKER: nearly every download failed, so {} versions were not attempted and nothing was marked unavailable; the next run retries them",
             totals.not_attempted
         ));
     }
-    let outcome = if totals.failed + totals.deferred + totals.crate_errors + totals.not_attempted > 0 {
+    let unfinished = totals.left + totals.crates_not_reached;
+    let outcome = if totals.failed + totals.deferred + totals.crate_errors + totals.not_attempted + unfinished > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -329,6 +354,7 @@ fn run_chunk(
         totals.skipped_lines += t.skipped_lines;
         totals.not_attempted += t.not_attempted;
         totals.tombstoned += t.tombstoned;
+        totals.left += t.left;
         let line = if let Some(e) = &t.error {
             totals.crate_errors += 1;
             format!("{}: error: {e}", t.name)
@@ -345,6 +371,9 @@ fn run_chunk(
             }
             if t.not_attempted > 0 {
                 line.push_str(&format!(", {} not attempted", t.not_attempted));
+            }
+            if t.left > 0 {
+                line.push_str(&format!(", {} left for the next run", t.left));
             }
             line.push_str(&format!(" ({} versions in the index", t.in_index));
             if t.skipped_lines > 0 {
@@ -563,7 +592,14 @@ fn pipeline(
                     if abort.load(Ordering::Relaxed) {
                         break;
                     }
-                    let r = if breaker.tripped() {
+                    let r = if opts.out_of_time() {
+                        Err(Failure {
+                            kind: OUT_OF_TIME,
+                            message: "the run's time budget is spent".to_owned(),
+                            actual: None,
+                            http_status: None,
+                        })
+                    } else if breaker.tripped() {
                         Err(Failure {
                             kind: NOT_ATTEMPTED,
                             message: "circuit breaker tripped".to_owned(),
@@ -664,6 +700,10 @@ fn write_all(
                     tally.not_attempted += 1;
                     None
                 }
+                Some(f) if f.kind == OUT_OF_TIME => {
+                    tally.left += 1;
+                    None
+                }
                 // Decided at the end of the chunk, when the run's health is known.
                 Some(f) if tombstone_due(opts, job, &f, now) => {
                     candidates.push((expect, f));
@@ -745,6 +785,8 @@ fn record_failure(
 
 /// The kind of the placeholder result for versions skipped by the breaker.
 const NOT_ATTEMPTED: &str = "not-attempted";
+/// The kind of the placeholder result for versions left for the next run.
+const OUT_OF_TIME: &str = "out-of-time";
 
 /// Whether a download refusal has lasted long enough to record the version
 /// as unavailable.

@@ -527,3 +527,54 @@ fn a_registry_refusing_everything_trips_the_circuit_breaker() {
         all_refs(data.path())
     );
 }
+
+#[test]
+fn a_spent_time_budget_leaves_work_for_the_next_run() {
+    let reg = history();
+    let server = crate::harness::serve(&reg);
+    // The second version trickles; with a 1 s budget the run stops starting
+    // new versions while it downloads.
+    server.fault(
+        &server.dl_path("hist", "1.0.0-alpha.1"),
+        crate::harness::Fault::Trickle(std::time::Duration::from_millis(8)),
+    );
+    let data = temp_dir();
+    let out = Cargofox::new()
+        .data(data.path())
+        .registry(&server.url())
+        .args(["sync", "-j", "1", "--max-duration", "1", "hist"])
+        .run();
+    out.assert_code(1).assert_stdout_contains("TIME BUDGET SPENT");
+    assert!(out.elapsed < std::time::Duration::from_secs(30), "{out}");
+    let stored = all_refs(data.path())
+        .lines()
+        .filter(|l| l.contains("refs/crates/"))
+        .count();
+    assert!(stored < 8, "some versions left: {stored}");
+    assert!(
+        !all_refs(data.path()).contains("refs/failures/"),
+        "left work is not a failure"
+    );
+    // Nothing left out is lost: the next run finishes, with the same ids as
+    // an uninterrupted run.
+    sync(data.path(), &server.url(), &["hist"]).assert_success();
+    let fresh = temp_dir();
+    sync(fresh.path(), &reg.file_url(), &["hist"]).assert_success();
+    let crates_only = |d: &Path| {
+        all_refs(d)
+            .lines()
+            .filter(|l| !l.contains("refs/failures/"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(crates_only(data.path()), crates_only(fresh.path()));
+    // A zero budget does nothing at all.
+    let none = temp_dir();
+    Cargofox::new()
+        .data(none.path())
+        .registry(&reg.file_url())
+        .args(["sync", "--max-duration", "0", "hist"])
+        .run()
+        .assert_code(1)
+        .assert_stdout_contains("TIME BUDGET SPENT: 0 versions and 1 crates left");
+}
