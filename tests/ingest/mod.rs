@@ -578,3 +578,37 @@ fn a_spent_time_budget_leaves_work_for_the_next_run() {
         .assert_code(1)
         .assert_stdout_contains("TIME BUDGET SPENT: 0 versions and 1 crates left");
 }
+
+#[test]
+fn offline_runs_use_the_cache_and_never_the_network() {
+    let mut reg = history();
+    let server = serve(&reg);
+    let data = temp_dir();
+    sync(data.path(), &server.url(), &["hist"]).assert_success();
+    server.clear_requests();
+    let offline = |d: &Path| {
+        Cargofox::new()
+            .data(d)
+            .registry(&server.url())
+            .args(["--offline", "sync", "hist"])
+            .run()
+    };
+    // A version published since is not seen offline: the cached index is used.
+    reg.add_entry(entry(
+        "hist",
+        "3.0.0",
+        simple("hist", "3.0.0", "//\n"),
+        "2021-01-01T00:00:00Z",
+    ));
+    offline(data.path())
+        .assert_success()
+        .assert_stdout_contains("hist: 0 added, 8 already stored");
+    assert!(
+        server.requests().is_empty(),
+        "offline means no request at all: {:?}",
+        server.requests()
+    );
+    // Without a cache, offline is a clear error for the crate.
+    let empty = temp_dir();
+    offline(empty.path()).assert_code(2).assert_stderr_contains("offline");
+}
