@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::sync::CrateSpec;
+use crate::enumerate as cargofox_shard;
 
 /// cargofox: see what really ships in every crates.io release.
 #[derive(Debug, Parser)]
@@ -62,6 +63,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Re-check the audit repository's hashes and tree ids against the registry.
     Verify(VerifyArgs),
+    /// What the audit repository says about a project's dependencies.
+    Check(CheckArgs),
     /// Print the unified diff between two stored versions (offline).
     Diff(DiffArgs),
     /// Push the audit repository (fast-forward only, never forced).
@@ -90,6 +93,34 @@ pub struct VerifyArgs {
     pub retries: u32,
 }
 
+/// `cargofox check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The project's `Cargo.lock`.
+    #[arg(value_name = "LOCKFILE")]
+    pub lockfile: PathBuf,
+    /// Only what changed since this older lockfile, with the signals of every
+    /// release in between.
+    #[arg(long, value_name = "OLD.lock")]
+    pub since: Option<PathBuf>,
+    /// Signal codes (comma-separated or repeated) that make the exit status 1;
+    /// also `not-audited`, `not-covered`, `yanked`.
+    #[arg(long, value_name = "CODES")]
+    pub deny: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One line per package.
+    Human,
+    /// One JSON document (docs/CHECK.md).
+    Json,
+}
+
 /// `cargofox diff`.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
@@ -114,8 +145,25 @@ pub struct PublishArgs {
 pub struct SyncArgs {
     /// Crates to sync: `NAME` (every version) or `NAME@VERSION` (one version
     /// and whichever of its ancestors are missing).
-    #[arg(required = true, value_name = "CRATE[@VERSION]")]
+    #[arg(value_name = "CRATE[@VERSION]", required_unless_present_any = ["all", "list"])]
     pub crates: Vec<CrateSpec>,
+
+    /// Every crate of the registry, listed from a local clone of a git-format
+    /// index (`--index-git DIR`).
+    #[arg(long, requires = "index_git")]
+    pub all: bool,
+
+    /// A local clone of the registry's git-format index (for `--all`).
+    #[arg(long, value_name = "DIR")]
+    pub index_git: Option<PathBuf>,
+
+    /// Crates listed in a file, one name per line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub list: Option<PathBuf>,
+
+    /// Only the crates of shard I of N (0-based), by a stable hash of the name.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<cargofox_shard::Shard>,
 
     /// Downloads in flight (and worker threads).
     #[arg(long, short = 'j', default_value_t = 4)]

@@ -10,6 +10,8 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod compare;
+pub mod enumerate;
+pub mod lockfile;
 pub mod message;
 pub mod net;
 pub mod output;

@@ -74,6 +74,16 @@ fn lock_data(dir: &std::path::Path) -> anyhow::Result<DataLock> {
     }
 }
 
+/// The audit repository a reading command uses: `--audit`, else the current
+/// directory when it is a clone of one, else `<data>/audit`.
+fn audit_to_read(given: Option<&std::path::Path>, default: &std::path::Path) -> std::path::PathBuf {
+    match given {
+        Some(a) => a.to_owned(),
+        None if std::path::Path::new("VERIFY.md").exists() && std::path::Path::new("crates").is_dir() => ".".into(),
+        None => default.to_owned(),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let clock = match &cli.current_time {
         Some(t) => Clock::fixed(
@@ -104,8 +114,35 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 renderer: &renderer,
                 limits: cargofox::compare::Limits::default(),
             };
+            let mut crates = args.crates;
+            if let Some(list) = &args.list {
+                let bytes = std::fs::read(list).with_context(|| format!("reading {}", list.display()))?;
+                let (names, bad) = cargofox::enumerate::from_list(&bytes);
+                for b in bad {
+                    out.line(&format!("SKIPPED list entry {b}: not a crate name"));
+                }
+                crates.extend(
+                    names
+                        .into_iter()
+                        .map(|name| commands::sync::CrateSpec { name, version: None }),
+                );
+            }
+            if args.all {
+                if let Some(dir) = &args.index_git {
+                    let names = cargofox::enumerate::from_index_dir(dir)
+                        .with_context(|| format!("listing the index at {}", dir.display()))?;
+                    crates.extend(
+                        names
+                            .into_iter()
+                            .map(|name| commands::sync::CrateSpec { name, version: None }),
+                    );
+                }
+            }
+            if let Some(shard) = args.shard {
+                crates.retain(|c| shard.contains(&c.name));
+            }
             let opts = commands::sync::SyncOptions {
-                crates: args.crates,
+                crates,
                 jobs: args.jobs,
                 limits: Limits::default(),
                 flush_bytes: args.flush_mib.saturating_mul(1024 * 1024),
@@ -120,13 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Verify(args) => {
             // Inside a clone of the audit repository, verify that one.
-            let audit = match &cli.audit {
-                Some(a) => a.clone(),
-                None if std::path::Path::new("VERIFY.md").exists() && std::path::Path::new("crates").is_dir() => {
-                    std::path::PathBuf::from(".")
-                }
-                None => audit_dir.clone(),
-            };
+            let audit = audit_to_read(cli.audit.as_deref(), &audit_dir);
             let since = match &args.since {
                 Some(d) => {
                     let full = if d.len() == 10 {
@@ -161,6 +192,18 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     .with_context(|| format!("opening the registry {}", cli.registry))?;
                 commands::verify::run(&opts, &commands::verify::Source::Registry(&registry), &mut out)
             }
+        }
+        Command::Check(args) => {
+            let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+            let opts = commands::check::CheckOptions {
+                lockfile: read(&args.lockfile)?,
+                lockfile_name: args.lockfile.display().to_string(),
+                since: args.since.as_deref().map(read).transpose()?,
+                audit: audit_to_read(cli.audit.as_deref(), &audit_dir),
+                deny: args.deny,
+                json: args.format == cargofox::cli::Format::Json,
+            };
+            commands::check::run(&opts, &mut out)
         }
         Command::Diff(args) => {
             let store = Store::open(&cli.data.join("store.git"))?;

@@ -9,6 +9,11 @@ mod ingest;
 
 // BAD-INPUTS.md: hostile archives and paths; the network cases.
 mod bad_inputs;
+mod check;
 mod network;
 mod reports;
 mod verify;
+
+// BAD-INPUTS.md 30, 32, 33: killed runs, concurrent runs.
+
+// docs/OWNERS.md: owner and publisher history from the API and the dump.

@@ -5,7 +5,7 @@
 
 use anyhow::Context as _;
 
-use crate::compare::{self, Blobs, DiffText, FileEntry};
+use crate::compare::{self, DiffText, FileEntry};
 use crate::output::Output;
 use crate::report::escape::visible;
 use crate::store::{Store, refs};
@@ -13,31 +13,13 @@ use crate::types::{CrateName, VersionStr};
 
 use super::Outcome;
 
-struct StoreBlobs<'a>(&'a Store);
-
-impl Blobs for StoreBlobs<'_> {
-    fn blob(&self, id: &str) -> Option<Vec<u8>> {
-        let oid = gix::ObjectId::from_hex(id.as_bytes()).ok()?;
-        self.0.blob(oid).ok()
-    }
-}
-
 fn files(store: &Store, name: &CrateName, v: &VersionStr) -> anyhow::Result<Vec<FileEntry>> {
     let r = refs::version(name, v);
     let commit = store
         .resolve(&r)?
         .with_context(|| format!("{name} {v} is not in the store (run `cargofox sync {name}` first)"))?;
     let info = store.commit_info(commit)?;
-    Ok(store
-        .tree_files(info.tree)?
-        .into_iter()
-        .map(|f| FileEntry {
-            path: f.path,
-            executable: f.executable,
-            id: f.id.to_hex().to_string(),
-            size: f.size,
-        })
-        .collect())
+    Ok(super::file_entries(&store.tree_files(info.tree)?))
 }
 
 /// Print the diff from `a` to `b`.
@@ -55,7 +37,7 @@ pub fn run(
         max_total_diff_bytes: usize::MAX / 4,
         ..compare::Limits::default()
     };
-    let cmp = compare::compare(&old, &new, &StoreBlobs(store), &limits);
+    let cmp = compare::compare(&old, &new, &super::StoreBlobs(store), &limits);
     for f in &cmp.files {
         let old_path = f.old_path.as_deref().unwrap_or("/dev/null");
         let new_path = f.new_path.as_deref().unwrap_or("/dev/null");

@@ -2,6 +2,7 @@
 //! registry/store and an [`crate::output::Output`]; they return a result the
 //! binary maps to an exit status.
 
+pub mod check;
 pub mod diff;
 pub mod publish;
 pub mod reports;
@@ -15,4 +16,27 @@ pub enum Outcome {
     Clean,
     /// The command completed but has findings or failures to report (exit 1).
     Findings,
+}
+
+/// File contents from the store, for the pure comparison code.
+pub(crate) struct StoreBlobs<'a>(pub(crate) &'a crate::store::Store);
+
+impl crate::compare::Blobs for StoreBlobs<'_> {
+    fn blob(&self, id: &str) -> Option<Vec<u8>> {
+        let oid = gix::ObjectId::from_hex(id.as_bytes()).ok()?;
+        self.0.blob(oid).ok()
+    }
+}
+
+/// The files of a stored tree as the comparison code sees them.
+pub(crate) fn file_entries(files: &[crate::store::TreeFile]) -> Vec<crate::compare::FileEntry> {
+    files
+        .iter()
+        .map(|f| crate::compare::FileEntry {
+            path: f.path.clone(),
+            executable: f.executable,
+            id: f.id.to_hex().to_string(),
+            size: f.size,
+        })
+        .collect()
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analyse::manifest::{self, Manifest};
 use crate::audit::Audit;
-use crate::compare::{self, Blobs, FileEntry};
+use crate::compare;
 use crate::message::parse_commit_message;
 use crate::output::{Clock, format_utc};
 use crate::plan;
@@ -47,26 +47,7 @@ pub struct Written {
     pub reports: usize,
 }
 
-struct StoreBlobs<'a>(&'a Store);
-
-impl Blobs for StoreBlobs<'_> {
-    fn blob(&self, id: &str) -> Option<Vec<u8>> {
-        let oid = ObjectId::from_hex(id.as_bytes()).ok()?;
-        self.0.blob(oid).ok()
-    }
-}
-
-fn entries_of(files: &[TreeFile]) -> Vec<FileEntry> {
-    files
-        .iter()
-        .map(|f| FileEntry {
-            path: f.path.clone(),
-            executable: f.executable,
-            id: f.id.to_hex().to_string(),
-            size: f.size,
-        })
-        .collect()
-}
+use super::{StoreBlobs, file_entries as entries_of};
 
 fn shell_quote(s: &str) -> String {
     if !s.is_empty()

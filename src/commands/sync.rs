@@ -268,17 +268,19 @@ pub fn run(
             )?;
         }
     }
-    run_chunk(
-        opts,
-        registry,
-        store,
-        reports,
-        &mut jobs,
-        &mut tallies,
-        &mut totals,
-        out,
-        &bar,
-    )?;
+    if !tallies.is_empty() {
+        run_chunk(
+            opts,
+            registry,
+            store,
+            reports,
+            &mut jobs,
+            &mut tallies,
+            &mut totals,
+            out,
+            &bar,
+        )?;
+    }
     bar.finish_and_clear();
     let ctx = reports.context(store, registry, opts.clock);
     let changed = totals.reports > 0;
