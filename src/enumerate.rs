@@ -42,10 +42,11 @@ pub fn from_index_dir(root: &Path) -> std::io::Result<Vec<CrateName>> {
             let ty = e.file_type()?;
             if ty.is_dir() && depth < 2 {
                 stack.push((e.path(), depth + 1));
-            } else if ty.is_file() && depth >= 1 {
-                if let Ok(n) = CrateName::new(&name) {
-                    names.push(n);
-                }
+            } else if ty.is_file()
+                && depth >= 1
+                && let Ok(n) = CrateName::new(&name)
+            {
+                names.push(n);
             }
         }
     }
