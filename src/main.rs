@@ -134,7 +134,6 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     .with_context(|| format!("listing the index at {}", dir.display()))?;
                 crates.extend(names.into_iter().map(|name| commands::sync::CrateSpec { name, version: None }));
             }
-            }
             if let Some(shard) = args.shard {
                 crates.retain(|c| shard.contains(&c.name));
             }
