@@ -132,7 +132,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             {
                 let names = cargofox::enumerate::from_index_dir(dir)
                     .with_context(|| format!("listing the index at {}", dir.display()))?;
-                crates.extend(names.into_iter().map(|name| commands::sync::CrateSpec { name, version: None }));
+                crates.extend(
+                    names
+                        .into_iter()
+                        .map(|name| commands::sync::CrateSpec { name, version: None }),
+                );
             }
             if let Some(shard) = args.shard {
                 crates.retain(|c| shard.contains(&c.name));
