@@ -612,3 +612,42 @@ fn offline_runs_use_the_cache_and_never_the_network() {
     let empty = temp_dir();
     offline(empty.path()).assert_code(2).assert_stderr_contains("offline");
 }
+
+#[test]
+fn shards_split_a_list_and_together_equal_one_run() {
+    let mut reg = TestRegistry::new();
+    let names: Vec<String> = (0..12).map(|i| format!("crate{i}")).collect();
+    for n in &names {
+        reg.add_entry(entry(n, "1.0.0", simple(n, "1.0.0", "//\n"), "2022-01-01T00:00:00Z"));
+    }
+    let list_dir = temp_dir();
+    let list = list_dir.path().join("crates.txt");
+    std::fs::write(&list, format!("# every crate\n{}\nnot a crate!\n", names.join("\n"))).unwrap();
+    let run = |d: &Path, extra: &[&str]| {
+        let mut args = vec!["sync", "--list", list.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Cargofox::new().data(d).registry(&reg.file_url()).args(args).run()
+    };
+    let whole = temp_dir();
+    run(whole.path(), &[])
+        .assert_success()
+        .assert_stdout_contains("SKIPPED list entry not%20a%20crate!");
+    let (a, b) = (temp_dir(), temp_dir());
+    run(a.path(), &["--shard", "0/2"]).assert_success();
+    run(b.path(), &["--shard", "1/2"]).assert_success();
+    let crates = |d: &Path| -> Vec<String> {
+        all_refs(d)
+            .lines()
+            .filter(|l| l.contains("refs/crates/"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (ra, rb) = (crates(a.path()), crates(b.path()));
+    assert!(!ra.is_empty() && !rb.is_empty(), "both shards have work");
+    assert!(ra.iter().all(|l| !rb.contains(l)), "disjoint");
+    let mut union: Vec<String> = ra.into_iter().chain(rb).collect();
+    union.sort();
+    let mut one = crates(whole.path());
+    one.sort();
+    assert_eq!(union, one, "together they equal one run");
+}
