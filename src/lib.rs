@@ -15,6 +15,7 @@ pub mod lockfile;
 pub mod message;
 pub mod net;
 pub mod output;
+pub mod owners;
 pub mod plan;
 pub mod registry;
 pub mod report;

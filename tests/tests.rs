@@ -17,3 +17,4 @@ mod verify;
 // BAD-INPUTS.md 30, 32, 33: killed runs, concurrent runs.
 
 // docs/OWNERS.md: owner and publisher history from the API and the dump.
+mod owners;
