@@ -33,14 +33,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub offline: bool,
 
-    /// Contact sent in the User-Agent (`cargofox/<version> (+<contact>)`).
-    #[arg(
-        long,
-        global = true,
-        env = "CARGOFOX_CONTACT",
-        default_value = "https://github.com/cargofox/cargofox"
-    )]
-    pub contact: String,
+    /// Contact sent in the User-Agent (`cargofox/<version> (+<contact>)`);
+    /// required for the crates.io web API (`--api`).
+    #[arg(long, global = true, env = "CARGOFOX_CONTACT")]
+    pub contact: Option<String>,
 
     /// The current time (RFC 3339, UTC), for reproducible runs.
     #[arg(long, global = true, value_name = "TIME")]
@@ -186,6 +182,20 @@ pub struct SyncArgs {
     /// listed and done by the next run.
     #[arg(long, value_name = "SECS")]
     pub max_duration: Option<u64>,
+
+    /// Record owners and publishers from this crates.io-style web API
+    /// (e.g. `https://crates.io`); at most one request per `--api-interval`.
+    #[arg(long, value_name = "URL")]
+    pub api: Option<String>,
+
+    /// Least milliseconds between two API requests (crates.io: at least 1000).
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub api_interval: u64,
+
+    /// Record owners and publishers from a crates.io database dump
+    /// (`.tar.gz`, read as a stream, only the rows of the synced crates kept).
+    #[arg(long, value_name = "FILE")]
+    pub db_dump: Option<PathBuf>,
 
     /// Seconds one HTTP request may take (headers and body), per attempt.
     #[arg(long, default_value_t = 120, value_name = "SECS")]

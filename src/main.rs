@@ -9,6 +9,9 @@ use anyhow::Context as _;
 use clap::Parser as _;
 
 use cargofox::archive::Limits;
+
+/// The contact in the User-Agent when `--contact` is not given.
+const DEFAULT_CONTACT: &str = "https://github.com/cargofox/cargofox";
 use cargofox::audit::Audit;
 use cargofox::cli::{Cli, Command};
 use cargofox::commands::{self, Outcome};
@@ -96,24 +99,6 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Sync(args) => {
             let _lock = lock_data(&cli.data)?;
-            let net = if cli.offline {
-                None
-            } else {
-                let mut cfg = NetConfig::new(&cli.contact);
-                cfg.retries = args.retries;
-                cfg.request_timeout = std::time::Duration::from_secs(args.timeout.max(1));
-                Some(Arc::new(Network::new(cfg)?))
-            };
-            let registry = Registry::open(&cli.registry, net, &cli.data.join("cache"))
-                .with_context(|| format!("opening the registry {}", cli.registry))?;
-            let store = Store::open(&cli.data.join("store.git"))?;
-            let audit = Audit::open_or_init(&audit_dir)?;
-            let renderer = Renderer::new(cli.templates.as_deref())?;
-            let stage = commands::sync::ReportStage {
-                audit: &audit,
-                renderer: &renderer,
-                limits: cargofox::compare::Limits::default(),
-            };
             let mut crates = args.crates;
             if let Some(list) = &args.list {
                 let bytes = std::fs::read(list).with_context(|| format!("reading {}", list.display()))?;
@@ -141,6 +126,49 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             if let Some(shard) = args.shard {
                 crates.retain(|c| shard.contains(&c.name));
             }
+            let net = if cli.offline {
+                None
+            } else {
+                let mut cfg = NetConfig::new(cli.contact.as_deref().unwrap_or(DEFAULT_CONTACT));
+                cfg.retries = args.retries;
+                cfg.request_timeout = std::time::Duration::from_secs(args.timeout.max(1));
+                Some(Arc::new(Network::new(cfg)?))
+            };
+            let api_net = net.clone();
+            let registry = Registry::open(&cli.registry, net, &cli.data.join("cache"))
+                .with_context(|| format!("opening the registry {}", cli.registry))?;
+            let store = Store::open(&cli.data.join("store.git"))?;
+            let audit = Audit::open_or_init(&audit_dir)?;
+            let renderer = Renderer::new(cli.templates.as_deref())?;
+            let mut owners = commands::owners_stage::OwnersStage::default();
+            if let Some(path) = &args.db_dump {
+                let names: std::collections::BTreeSet<CrateName> = crates.iter().map(|c| c.name.clone()).collect();
+                let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+                let reader = cargofox::owners::dump::DumpReader::new(cargofox::owners::dump::CrateFilter::Only(names));
+                owners.dump = Some(
+                    reader
+                        .read_all(std::io::BufReader::new(file))
+                        .with_context(|| format!("reading the database dump {}", path.display()))?,
+                );
+            }
+            if let Some(base) = &args.api {
+                let net = api_net.as_ref().context("--api needs the network (not --offline)")?;
+                let config = cargofox::owners::api::ApiConfig {
+                    base: base.clone(),
+                    contact: cli.contact.clone(),
+                    min_interval: Some(std::time::Duration::from_millis(args.api_interval)),
+                    cache_dir: Some(cli.data.join("cache").join("api")),
+                };
+                owners.api = Some(std::sync::Mutex::new(cargofox::owners::api::ApiSource::new(
+                    net, config,
+                )?));
+            }
+            let stage = commands::sync::ReportStage {
+                owners: &owners,
+                audit: &audit,
+                renderer: &renderer,
+                limits: cargofox::compare::Limits::default(),
+            };
             let opts = commands::sync::SyncOptions {
                 crates,
                 jobs: args.jobs,
@@ -185,7 +213,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 let store = Store::open(&cli.data.join("store.git"))?;
                 commands::verify::run(&opts, &commands::verify::Source::Store(&store), &mut out)
             } else {
-                let mut cfg = NetConfig::new(&cli.contact);
+                let mut cfg = NetConfig::new(cli.contact.as_deref().unwrap_or(DEFAULT_CONTACT));
                 cfg.retries = args.retries;
                 let net = Some(Arc::new(Network::new(cfg)?));
                 let registry = Registry::open(&cli.registry, net, &cli.data.join("cache"))

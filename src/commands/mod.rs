@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod owners_stage;
 pub mod publish;
 pub mod reports;
 pub mod sync;

@@ -15,6 +15,7 @@ use crate::audit::Audit;
 use crate::compare;
 use crate::message::parse_commit_message;
 use crate::output::{Clock, format_utc};
+use crate::owners::history::OwnersFile;
 use crate::plan;
 use crate::registry::index::{IndexEntry, RegistryConfig};
 use crate::report::model::{self, Check, Facts, ManifestSection, Previous, ReleaseReport, ReportSummary};
@@ -77,6 +78,8 @@ pub fn update_crate(
     ctx: &Context<'_>,
     name: &CrateName,
     entries: &[IndexEntry],
+    owners: Option<&OwnersFile>,
+    owners_changed: bool,
 ) -> anyhow::Result<(Written, Option<CrateSummary>)> {
     let stored = ctx.store.stored_versions(name)?;
     let versions: Vec<&VersionStr> = entries.iter().map(|e| &e.vers).collect();
@@ -91,15 +94,19 @@ pub fn update_crate(
         let stem = version_stem(&e.vers);
         let json_path = format!("{dir}/{stem}.json");
         let existing: Option<ReportSummary> = ctx.audit.read(&json_path).and_then(|b| serde_json::from_slice(&b).ok());
-        let fresh = existing.as_ref().is_some_and(|s| {
-            s.schema_version == model::SCHEMA_VERSION && s.yanked == e.yanked && commit.to_hex() == s.facts.commit
-        });
+        let fresh = !owners_changed
+            && existing.as_ref().is_some_and(|s| {
+                s.schema_version == model::SCHEMA_VERSION && s.yanked == e.yanked && commit.to_hex() == s.facts.commit
+            });
         let summary = if fresh {
             existing
         } else {
             let parent =
                 parents[i].and_then(|j| stored.get(&entries[j].vers.ref_component()).map(|&c| (&entries[j], c)));
-            let report = build_release(ctx, name, e, commit, parent)?;
+            let prev_published = i
+                .checked_sub(1)
+                .and_then(|j| entries[j].pubtime.map(|t| (entries[j].vers.as_str(), t)));
+            let report = build_release(ctx, name, e, commit, parent, owners, prev_published)?;
             let json = serde_json::to_vec_pretty(&report)?;
             let mut json = json;
             json.push(b'\n');
@@ -159,6 +166,8 @@ fn build_release(
     e: &IndexEntry,
     commit: ObjectId,
     parent: Option<(&IndexEntry, ObjectId)>,
+    owners: Option<&OwnersFile>,
+    prev_published: Option<(&str, i64)>,
 ) -> anyhow::Result<ReleaseReport> {
     let info = ctx.store.commit_info(commit)?;
     let stored = parse_commit_message(&info.message);
@@ -270,7 +279,16 @@ fn build_release(
             .map(|f| (String::from_utf8_lossy(&f.path).into_owned(), f.size))
             .collect();
     }
-    let sigs = signals::signals(&facts_for_signals);
+    let mut sigs = signals::signals(&facts_for_signals);
+    let owners_section = owners.map(|file| {
+        let release = crate::owners::Release {
+            version: e.vers.as_str(),
+            published_at: e.pubtime.unwrap_or(0),
+            previous: prev_published,
+        };
+        sigs.extend(crate::owners::signals(file, &release, &Default::default()));
+        owners_section(file, e, prev_published)
+    });
 
     let dl = ctx.registry.download_url(name, &e.vers, &e.cksum);
     let store_ref = refs::version(name, &e.vers);
@@ -333,7 +351,41 @@ fn build_release(
             delta,
             orig_diff,
         },
+        owners: owners_section,
     })
+}
+
+fn owners_section(file: &OwnersFile, e: &IndexEntry, prev: Option<(&str, i64)>) -> model::OwnersSection {
+    use crate::owners::OwnerKind;
+    let record = file.versions.get(e.vers.as_str());
+    let mut owners = Vec::new();
+    let mut observed = None;
+    for kind in [OwnerKind::User, OwnerKind::Team] {
+        if let Some((list, at)) = file.latest(kind) {
+            owners.extend(list.iter().map(|o| o.login.clone()));
+            observed = observed.max(Some(at));
+        }
+    }
+    let published_at = e.pubtime.unwrap_or(0);
+    model::OwnersSection {
+        published_by: record.and_then(|r| r.publisher()).map(|p| p.describe()),
+        publish_method: record
+            .map(|r| {
+                serde_json::to_value(r.publish_method)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+            })
+            .flatten()
+            .unwrap_or_else(|| "unknown".to_owned()),
+        trusted_publishing: record.and_then(|r| r.trusted_publishing.clone()),
+        owners,
+        owners_observed_at: observed.map(format_utc),
+        changes_since_previous: file
+            .events()
+            .into_iter()
+            .filter(|ev| ev.may_lie_in(prev.map(|p| p.1), published_at))
+            .collect(),
+    }
 }
 
 /// Rewrite `crates.json` and the README from the crates touched in this run.

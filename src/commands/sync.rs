@@ -145,6 +145,8 @@ pub struct ReportStage<'a> {
     pub renderer: &'a crate::report::render::Renderer,
     /// Diff limits.
     pub limits: crate::compare::Limits,
+    /// Owner sources.
+    pub owners: &'a super::owners_stage::OwnersStage,
 }
 
 impl ReportStage<'_> {
@@ -336,8 +338,12 @@ fn run_chunk(
         if let Some(name) = &t.name_typed
             && t.error.is_none()
         {
-            let (written, summary) = super::reports::update_crate(&ctx, name, &t.entries)
-                .with_context(|| format!("writing the reports of {name}"))?;
+            let (owners, owners_changed) =
+                super::owners_stage::update(reports.owners, reports.audit, name, t.added > 0, opts.clock)
+                    .with_context(|| format!("recording the owners of {name}"))?;
+            let (written, summary) =
+                super::reports::update_crate(&ctx, name, &t.entries, owners.as_ref(), owners_changed)
+                    .with_context(|| format!("writing the reports of {name}"))?;
             totals.reports += written.reports;
             if written.reports > 0 {
                 totals.changed_crates.insert(name.to_string());

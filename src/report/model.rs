@@ -39,6 +39,26 @@ pub struct ReleaseReport {
     pub changes: Option<Comparison>,
     /// Manifest changes.
     pub manifest: ManifestSection,
+    /// Owners and publisher, when an owners source is configured.
+    pub owners: Option<OwnersSection>,
+}
+
+/// Who could publish and who did publish the release.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnersSection {
+    /// The publisher (a login, or a trusted publisher's provider and
+    /// repository), when the registry recorded it.
+    pub published_by: Option<String>,
+    /// `trusted-publishing`, `token` or `unknown`.
+    pub publish_method: String,
+    /// The registry-attested trusted-publishing data.
+    pub trusted_publishing: Option<crate::owners::TrustPub>,
+    /// The owners last observed (logins, users then teams).
+    pub owners: Vec<String>,
+    /// When they were last observed.
+    pub owners_observed_at: Option<String>,
+    /// Owner changes that may lie between the previous release and this one.
+    pub changes_since_previous: Vec<crate::owners::history::OwnerEvent>,
 }
 
 /// Checkable facts about the release.

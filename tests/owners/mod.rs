@@ -1498,3 +1498,112 @@ fn bench_dump_read() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// End to end: `cargofox sync --api` records owners and publishers in the
+// audit repository, and a later sync after an owner change shows it in the
+// report with its signals.
+
+fn e2e_registry(versions: &[(&str, i64)]) -> TestRegistry {
+    let mut reg = TestRegistry::new();
+    for (v, t) in versions {
+        let toml = format!("[package]\nname = \"alpha\"\nversion = \"{v}\"\n");
+        let mut e = crate::harness::IndexEntry::new(
+            "alpha",
+            v,
+            crate::harness::crate_file("alpha", v, &[("Cargo.toml", toml.as_bytes())]),
+        );
+        e.pubtime = Some(cargofox::output::format_utc(*t));
+        reg.add_entry(e);
+    }
+    reg
+}
+
+fn serve_versions(server: &Server, versions: &[Value]) {
+    server.fault(
+        "/api/v1/crates/alpha/versions",
+        json_fault(&json!({"versions": versions, "meta": {"total": versions.len(), "next_page": null}})),
+    );
+}
+
+#[test]
+fn sync_with_an_api_records_owners_and_shows_their_changes() {
+    let mut reg = e2e_registry(&[("1.0.0", T0)]);
+    let server = serve(&reg);
+    let api_base = server.base_url();
+    let data = temp_dir();
+    let sync = |now: i64| {
+        crate::harness::Cargofox::new()
+            .data(data.path())
+            .registry(&server.url())
+            .args([
+                "--current-time",
+                &cargofox::output::format_utc(now),
+                "--contact",
+                "ops@example.org",
+            ])
+            .args(["sync", "--api", &api_base, "--api-interval", "10", "alpha"])
+            .run()
+    };
+    serve_owners(&server, "alpha", &[api_user(1, "alice", Some("Alice"))], &[]);
+    serve_versions(
+        &server,
+        &[api_version("alpha", "1.0.0", T0, Some((1, "alice")), Value::Null)],
+    );
+    sync(T0 + DAY).assert_success();
+    let owners_json = data.path().join("audit/crates/al/ph/alpha/owners.json");
+    let first: Value = serde_json::from_slice(&std::fs::read(&owners_json).unwrap()).unwrap();
+    assert_eq!(first["observations"].as_array().unwrap().len(), 1, "{first}");
+    let report = std::fs::read_to_string(data.path().join("audit/crates/al/ph/alpha/1.0.0.md")).unwrap();
+    assert!(report.contains("**published by**: `user alice (id 1)`"), "{report}");
+
+    // mallory becomes an owner, then releases 1.1.0 two days later.
+    reg.add_entry({
+        let toml = b"[package]\nname = \"alpha\"\nversion = \"1.1.0\"\n";
+        let mut e = crate::harness::IndexEntry::new(
+            "alpha",
+            "1.1.0",
+            crate::harness::crate_file("alpha", "1.1.0", &[("Cargo.toml", toml)]),
+        );
+        e.pubtime = Some(cargofox::output::format_utc(T0 + 12 * DAY));
+        e
+    });
+    serve_owners(
+        &server,
+        "alpha",
+        &[api_user(1, "alice", Some("Alice")), api_user(66, "mallory", None)],
+        &[],
+    );
+    serve_versions(
+        &server,
+        &[
+            api_version("alpha", "1.1.0", T0 + 12 * DAY, Some((66, "mallory")), Value::Null),
+            api_version("alpha", "1.0.0", T0, Some((1, "alice")), Value::Null),
+        ],
+    );
+    sync(T0 + 13 * DAY).assert_success();
+    let report = std::fs::read_to_string(data.path().join("audit/crates/al/ph/alpha/1.1.0.md")).unwrap();
+    assert!(report.contains("**published by**: `user mallory (id 66)`"), "{report}");
+    assert!(report.contains("added user `mallory`"), "{report}");
+    for code in ["owner-added", "first-release-by-publisher"] {
+        assert!(report.contains(&format!("`{code}`")), "{code} missing: {report}");
+    }
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("audit/crates/al/ph/alpha/1.1.0.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["owners"]["published_by"], "user mallory (id 66)");
+
+    // A failed fetch later never records anyone as removed.
+    server.fault(&owners_path("alpha", "user"), Fault::status(500));
+    server.fault(&owners_path("alpha", "team"), Fault::status(500));
+    serve_versions(&server, &[]);
+    sync(T0 + 20 * DAY).assert_success();
+    let last: Value = serde_json::from_slice(&std::fs::read(&owners_json).unwrap()).unwrap();
+    let removed = last["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"] == "removed")
+        .count();
+    assert_eq!(removed, 0, "{last}");
+}
