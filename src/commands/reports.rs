@@ -370,12 +370,11 @@ fn owners_section(file: &OwnersFile, e: &IndexEntry, prev: Option<(&str, i64)>) 
     model::OwnersSection {
         published_by: record.and_then(|r| r.publisher()).map(|p| p.describe()),
         publish_method: record
-            .map(|r| {
+            .and_then(|r| {
                 serde_json::to_value(r.publish_method)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
             })
-            .flatten()
             .unwrap_or_else(|| "unknown".to_owned()),
         trusted_publishing: record.and_then(|r| r.trusted_publishing.clone()),
         owners,
