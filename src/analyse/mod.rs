@@ -4,4 +4,5 @@
 //! differences between two of them). Pure: takes bytes and returns data; must
 //! not import `store`, `net` or `registry`.
 
+pub mod code;
 pub mod manifest;
