@@ -165,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             let stage = commands::sync::ReportStage {
                 owners: &owners,
+                code_cache: std::sync::Mutex::default(),
                 audit: &audit,
                 renderer: &renderer,
                 limits: cargofox::compare::Limits::default(),

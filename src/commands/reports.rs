@@ -39,6 +39,8 @@ pub struct Context<'a> {
     pub registry: &'a RegistryConfig,
     /// Diff limits.
     pub limits: compare::Limits,
+    /// Code facts by blob id.
+    pub code_cache: &'a std::sync::Mutex<crate::analyse::code::Cache>,
 }
 
 /// Per-crate result.
@@ -280,6 +282,36 @@ fn build_release(
             .collect();
     }
     let mut sigs = signals::signals(&facts_for_signals);
+    let code = {
+        use crate::analyse::code;
+        let mut cache = ctx
+            .code_cache
+            .lock()
+            .map_err(|_| anyhow::anyhow!("code cache poisoned"))?;
+        let bs_new_path = facts_for_signals.build_script_new.clone();
+        let new_facts = code::analyse_release(
+            &entries_of(&files),
+            &blobs,
+            bs_new_path.as_deref(),
+            facts_for_signals.proc_macro_new,
+            &mut cache,
+        );
+        let old_facts = parent.map(|_| {
+            code::analyse_release(
+                &entries_of(&old_files),
+                &blobs,
+                facts_for_signals.build_script_old.as_deref(),
+                facts_for_signals.proc_macro_old,
+                &mut cache,
+            )
+        });
+        let delta = code::delta(old_facts.as_ref(), &new_facts);
+        sigs.extend(code::signals(&new_facts, &delta));
+        model::CodeSection {
+            facts: new_facts,
+            delta,
+        }
+    };
     let owners_section = owners.map(|file| {
         let release = crate::owners::Release {
             version: e.vers.as_str(),
@@ -352,6 +384,7 @@ fn build_release(
             orig_diff,
         },
         owners: owners_section,
+        code,
     })
 }
 

