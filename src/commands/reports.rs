@@ -146,9 +146,27 @@ pub fn update_crate(
             }
         })
         .collect();
+    let timeline: Vec<minijinja::Value> = owners
+        .map(|f| {
+            f.events()
+                .iter()
+                .map(|ev| {
+                    minijinja::context! {
+                        change => ev.change.as_str(),
+                        kind => ev.owner.kind.as_str(),
+                        login => ev.owner.login.clone(),
+                        when => ev.describe_time(),
+                        source => ev.source.as_str(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let page = ctx.renderer.render(
         "crate.md.j2",
-        minijinja::context! { krate => name.as_str(), versions => table },
+        minijinja::context! {
+            krate => name.as_str(), versions => table, owners_recorded => owners.is_some(), timeline => timeline,
+        },
     )?;
     ctx.audit.write(&format!("{dir}/README.md"), page.as_bytes())?;
     let latest = rows.first().map(|(_, s)| s.version.clone()).unwrap_or_default();

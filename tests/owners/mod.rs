@@ -1592,6 +1592,11 @@ fn sync_with_an_api_records_owners_and_shows_their_changes() {
         serde_json::from_slice(&std::fs::read(data.path().join("audit/crates/al/ph/alpha/1.1.0.json")).unwrap())
             .unwrap();
     assert_eq!(json["owners"]["published_by"], "user mallory (id 66)");
+    let page = std::fs::read_to_string(data.path().join("audit/crates/al/ph/alpha/README.md")).unwrap();
+    assert!(
+        page.contains("## Owners over time") && page.contains("added user `mallory`"),
+        "{page}"
+    );
 
     // A failed fetch later never records anyone as removed.
     server.fault(&owners_path("alpha", "user"), Fault::status(500));
