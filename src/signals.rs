@@ -72,7 +72,8 @@ pub struct Facts {
     pub anomalies: Vec<(String, String)>,
 }
 
-fn signal(code: &'static str, summary: String, evidence: Vec<Evidence>) -> Signal {
+/// An inference with its evidence (the one way signals are built).
+pub fn signal(code: &'static str, summary: String, evidence: Vec<Evidence>) -> Signal {
     Signal {
         code,
         kind: "inference",

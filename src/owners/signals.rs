@@ -82,14 +82,7 @@ impl<'a> Release<'a> {
     }
 }
 
-fn signal(code: &'static str, summary: String, evidence: Vec<Evidence>) -> Signal {
-    Signal {
-        code,
-        kind: "inference",
-        summary,
-        evidence,
-    }
-}
+use crate::signals::signal;
 
 fn ev(fact: &'static str, value: String) -> Evidence {
     Evidence { fact, value }

@@ -227,14 +227,7 @@ fn added<'a>(d: &'a CodeDelta, kind: impl Fn(FactKind) -> bool, roles: &[Role]) 
     (n, items)
 }
 
-fn signal(code: &'static str, summary: String, evidence: Vec<Evidence>) -> Signal {
-    Signal {
-        code,
-        kind: "inference",
-        summary,
-        evidence,
-    }
-}
+use crate::signals::signal;
 
 /// The code signals, in the order of [`CODE_SIGNALS`].
 pub fn signals(facts: &CodeFacts, d: &CodeDelta) -> Vec<Signal> {

@@ -40,6 +40,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+/// Link sections whose functions run before `main` (constructors); a
+/// `#[link_section]` naming one is a fact.
+pub(crate) const INIT_SECTIONS: &[&str] = &[
+    ".init_array",
+    ".ctors",
+    ".preinit_array",
+    "__mod_init_func",
+    ".CRT$XCU",
+    ".CRT$XCT",
+];
 pub use delta::{CODE_SIGNALS, CodeDelta, KindChange, delta, signals};
 pub use file::analyse_file;
 pub use payload::Magic;

@@ -34,14 +34,7 @@ pub(crate) struct ScanCtx<'a, 'b> {
     pub whole_file: bool,
 }
 
-const INIT_SECTIONS: &[&str] = &[
-    ".init_array",
-    ".ctors",
-    ".preinit_array",
-    "__mod_init_func",
-    ".CRT$XCU",
-    ".CRT$XCT",
-];
+use super::INIT_SECTIONS;
 
 /// For each token, the index of the token that closes the group it opens
 /// (the last index when never closed); its own index for other tokens.

@@ -34,14 +34,7 @@ use super::{CallSite, FactKind, FnFacts, ModDecl, ParseStatus, Sink, record_call
 /// ones are token scanned.
 const MAX_NESTING: u32 = 24;
 
-const INIT_SECTIONS: &[&str] = &[
-    ".init_array",
-    ".ctors",
-    ".preinit_array",
-    "__mod_init_func",
-    ".CRT$XCU",
-    ".CRT$XCT",
-];
+use super::INIT_SECTIONS;
 
 /// Reads `src` with syn into `sink` and `fns`. `Err` (why) when the text
 /// does not even lex as Rust tokens; nothing was recorded then.
