@@ -11,6 +11,28 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where `git init` runs before its `.git` is moved into place.
+const INIT_STAGING: &str = ".cargofox-init";
+
+/// Temporary files of [`Audit::write`], inside `.git/`.
+const TMP_DIR: &str = "cargofox-tmp";
+
+/// Every `*.lock` file under `dir`, recursively.
+fn collect_lock_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let path = e.path();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_lock_files(&path, out);
+        } else if e.file_name().to_string_lossy().ends_with(".lock") {
+            out.push(path);
+        }
+    }
+}
 
 /// Files of `data-repo-template/`, shipped in the binary.
 pub const TEMPLATE: &[(&str, &str)] = &[
@@ -69,13 +91,26 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
 
 impl Audit {
     /// Open `dir`, creating the repository from the template when missing.
+    ///
+    /// Creating is crash-safe: `git init` runs in a staging directory
+    /// (`.cargofox-init/`), the template is written into the working copy,
+    /// and only then is the staged `.git` renamed into place. `.git` existing
+    /// therefore means the template was written; a run killed before that
+    /// leaves no `.git`, and the next one starts over.
     pub fn open_or_init(dir: &Path) -> Result<Self, AuditError> {
         let audit = Audit { dir: dir.to_owned() };
         if !dir.join(".git").exists() {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
-            audit.git(&["init", "-q", "-b", "main"])?;
+            let staging = dir.join(INIT_STAGING);
+            if staging.exists() {
+                std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+            }
+            std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+            let staged = Audit { dir: staging.clone() };
+            staged.git(&["init", "-q", "-b", "main"])?;
+            let staged_git = staging.join(".git");
             for (path, content) in TEMPLATE {
-                audit.write(path, content.as_bytes())?;
+                audit.write_using(&staged_git, path, content.as_bytes())?;
             }
             #[cfg(unix)]
             {
@@ -83,6 +118,9 @@ impl Audit {
                 let p = dir.join("verify.sh");
                 std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).map_err(io(&p))?;
             }
+            let git_dir = dir.join(".git");
+            std::fs::rename(&staged_git, &git_dir).map_err(io(&git_dir))?;
+            std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
         }
         Ok(audit)
     }
@@ -98,9 +136,15 @@ impl Audit {
     }
 
     /// Write `bytes` to `rel` unless the file already holds exactly them.
-    /// Returns whether the file changed. Written to a temporary name, then
-    /// renamed, so a killed run never leaves half a report.
+    /// Returns whether the file changed. Written to a temporary file inside
+    /// `.git/` (so a killed run never leaves a stray file in the working
+    /// copy for `git add -A` to commit), then renamed, so a killed run never
+    /// leaves half a report.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<bool, AuditError> {
+        self.write_using(&self.dir.join(".git"), rel, bytes)
+    }
+
+    fn write_using(&self, git_dir: &Path, rel: &str, bytes: &[u8]) -> Result<bool, AuditError> {
         let path = self.dir.join(rel);
         if std::fs::read(&path).is_ok_and(|old| old == bytes) {
             return Ok(false);
@@ -108,15 +152,54 @@ impl Audit {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        let tmp = path.with_file_name(format!(
-            ".{}.cargofox-tmp",
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ));
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let unique = format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        // `.git` is a file in a linked worktree or a submodule: then the
+        // temporary file goes beside the target, as a hidden file.
+        let tmp = if git_dir.is_dir() {
+            let tmp_dir = git_dir.join(TMP_DIR);
+            std::fs::create_dir_all(&tmp_dir).map_err(io(&tmp_dir))?;
+            tmp_dir.join(unique)
+        } else {
+            path.with_file_name(format!(".cargofox-tmp-{unique}"))
+        };
         std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        if let Err(e) = std::fs::rename(&tmp, &path) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(&path)(e));
+        }
         Ok(true)
+    }
+
+    /// Remove what a killed run can leave in `.git`: git's lock files (a
+    /// kill during `git add` or `git commit` leaves `index.lock`, and
+    /// possibly a ref's lock; git then refuses to run until someone removes
+    /// them), our temporary files, and an empty init staging directory.
+    /// Only called by [`Audit::commit`], whose caller holds the data
+    /// directory's lock: no other cargofox is running, so any lock is stale.
+    fn remove_litter(&self) -> Result<(), AuditError> {
+        let git_dir = self.dir.join(".git");
+        let mut locks = vec![
+            git_dir.join("index.lock"),
+            git_dir.join("HEAD.lock"),
+            git_dir.join("packed-refs.lock"),
+        ];
+        collect_lock_files(&git_dir.join("refs"), &mut locks);
+        let tmp_dir = git_dir.join(TMP_DIR);
+        if let Ok(rd) = std::fs::read_dir(&tmp_dir) {
+            locks.extend(rd.flatten().map(|e| e.path()));
+        }
+        for path in locks {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
+                _ => {}
+            }
+        }
+        let staging = self.dir.join(INIT_STAGING);
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        }
+        Ok(())
     }
 
     fn command(&self) -> Command {
@@ -162,7 +245,11 @@ impl Audit {
     /// Commit everything that changed, at `time` (seconds since the epoch),
     /// with `message` (trusted text only). Returns the new commit id, or
     /// `None` when nothing changed.
+    ///
+    /// The caller must hold the data directory's lock: stale git lock files
+    /// left by a killed run are removed first.
     pub fn commit(&self, message: &str, time: i64) -> Result<Option<String>, AuditError> {
+        self.remove_litter()?;
         self.git(&["add", "-A", "."])?;
         let status = self.git(&["status", "--porcelain"])?;
         if status.trim().is_empty() {

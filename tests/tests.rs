@@ -15,6 +15,7 @@ mod reports;
 mod verify;
 
 // BAD-INPUTS.md 30, 32, 33: killed runs, concurrent runs.
+mod crash;
 
 // docs/OWNERS.md: owner and publisher history from the API and the dump.
 mod owners;

@@ -113,10 +113,13 @@ pub fn update_crate(
             let mut json = json;
             json.push(b'\n');
             let pages = ctx.renderer.render_release(&report, &stem)?;
-            ctx.audit.write(&json_path, &json)?;
+            // The JSON is what says a report is fresh: write it last, so a
+            // killed run leaves the report stale (rewritten next run), never
+            // half written.
             for (suffix, content) in pages {
                 ctx.audit.write(&format!("{dir}/{stem}{suffix}"), content.as_bytes())?;
             }
+            ctx.audit.write(&json_path, &json)?;
             written.reports += 1;
             serde_json::from_slice(&json).ok()
         };
@@ -452,7 +455,6 @@ pub fn update_index(ctx: &Context<'_>, touched: &BTreeMap<String, CrateSummary>,
     }
     let mut json = serde_json::to_vec_pretty(&all)?;
     json.push(b'\n');
-    ctx.audit.write("crates.json", &json)?;
     let crates: Vec<minijinja::Value> = all
         .iter()
         .map(|(name, s)| minijinja::context! { name => name, versions => s.versions, latest => s.latest.clone(), link => s.link.clone() })
@@ -462,6 +464,8 @@ pub fn update_index(ctx: &Context<'_>, touched: &BTreeMap<String, CrateSummary>,
         "index.md.j2",
         minijinja::context! { crates => crates, total_versions => total, updated => format_utc(ctx.clock.now()) },
     )?;
+    // README first: `crates.json` decides whether the README is current.
     ctx.audit.write("README.md", readme.as_bytes())?;
+    ctx.audit.write("crates.json", &json)?;
     Ok(())
 }

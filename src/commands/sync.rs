@@ -445,8 +445,13 @@ fn plan_crate(
         }
     }
 
-    let stored = store.stored_versions(&spec.name)?;
-    let failures = store.failures(&spec.name)?;
+    // The registry's spelling of the name (`sync Serde` finds `serde`): refs,
+    // reports and owners all use it, so a crate is stored once.
+    let canonical = entries.first().map_or_else(|| spec.name.clone(), |e| e.name.clone());
+    tally.name = canonical.to_string();
+    tally.name_typed = Some(canonical.clone());
+    let stored = store.stored_versions(&canonical)?;
+    let failures = store.failures(&canonical)?;
     let mut job_of_line: BTreeMap<usize, usize> = BTreeMap::new();
     for (i, entry) in entries.iter().enumerate() {
         if !selected[i] {
@@ -460,7 +465,7 @@ fn plan_crate(
                 tally.already += 1;
                 continue;
             }
-            let rereg = refs::reregistered(&spec.name, &entry.vers, &entry.cksum, "crate");
+            let rereg = refs::reregistered(&canonical, &entry.vers, &entry.cksum, "crate");
             if store.resolve(&rereg)?.is_some() {
                 tally.already += 1;
                 continue;

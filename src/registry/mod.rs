@@ -163,6 +163,11 @@ impl Registry {
     pub fn download(&self, name: &CrateName, version: &VersionStr, cksum: &Sha256) -> Result<Vec<u8>, RegistryError> {
         let url = self.config.download_url(name, version, cksum);
         if let Some(path) = file_url_path(&url) {
+            // Only a local registry may point at local files: a remote
+            // `config.json` must never make cargofox read this machine's files.
+            if !matches!(self.source, Source::File { .. }) {
+                return Err(RegistryError::BadUrl(url));
+            }
             return read(&path);
         }
         if !(url.starts_with("https://") || url.starts_with("http://")) {

@@ -270,9 +270,17 @@ fn inline_visible(s: &str) -> String {
 /// CommonMark 6.1: a span closes at the first backtick run of exactly the
 /// fence's length, and one space is stripped from each side when both ends are
 /// spaces and the content is not all spaces.
+/// Longest backtick run a code span keeps as it is. Renderers refuse long
+/// fences (comrak reads no code span fenced by more than 80 backticks,
+/// cmark-gfm none past 1000), so longer runs are shown as marks instead.
+const MAX_SPAN_BACKTICKS: usize = 16;
+
 fn span(content: &str) -> String {
     if content.is_empty() {
         return "` `".to_owned();
+    }
+    if longest_backtick_run(content) > MAX_SPAN_BACKTICKS {
+        return span(&content.replace('`', "<U+0060>"));
     }
     let fence = "`".repeat(longest_backtick_run(content) + 1);
     let edge = |c: Option<char>| matches!(c, Some('`' | ' '));

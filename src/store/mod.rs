@@ -5,6 +5,14 @@
 //! Writes go through a [`Batch`]: objects are appended to a pack, and refs are
 //! only updated after the pack and its index are on disk, so a killed run can
 //! never leave a ref pointing at a missing object.
+//!
+//! Crash safety: a run killed at any moment leaves the repository readable
+//! and `git fsck`-clean, possibly with litter (a temporary pack, a pack whose
+//! index was not renamed in yet, ref lock files). The first batch of the next
+//! writer takes the store's own lock (`cargofox.lock`, an advisory `flock`,
+//! released by the kernel when a process dies) and only then removes that
+//! litter: holding it proves no other cargofox is writing. Readers (`diff`,
+//! `verify`) never take it and never remove anything.
 
 pub mod objects;
 pub mod pack;
@@ -46,6 +54,9 @@ pub enum StoreError {
     /// A path is both a file and a directory (a bug in the archive stage).
     #[error("internal error: {0} is both a file and a directory")]
     Conflict(String),
+    /// Another process holds the store's write lock.
+    #[error("another process is writing the store (lock held on {0})")]
+    Busy(PathBuf),
 }
 
 impl StoreError {
@@ -137,6 +148,74 @@ pub struct Store {
     git_dir: PathBuf,
     /// Objects handed to a batch but not yet in a finished pack.
     pending: Arc<Mutex<HashSet<ObjectId>>>,
+    /// The write lock (`cargofox.lock`), taken by the first batch and held
+    /// until the store is dropped.
+    writer: Mutex<Option<std::fs::File>>,
+}
+
+/// Pack index slots for gix. gix sizes its table of pack indexes when the
+/// repository is opened (by default the number of packs then on disk, at
+/// least 32) and fails with "too few index slots" once a run has written
+/// more packs than that; every batch writes one. This is gix's maximum: a
+/// slot costs a few dozen bytes.
+const PACK_INDEX_SLOTS: u16 = (1 << 15) - 1;
+
+/// The lock file of writers, inside the git directory (git ignores it).
+const WRITE_LOCK: &str = "cargofox.lock";
+
+fn open_options() -> gix::open::Options {
+    gix::open::Options::default().object_store_slots(gix::odb::store::init::Slots::Given(PACK_INDEX_SLOTS))
+}
+
+/// Create a bare repository at `path` (missing, or an empty directory).
+/// `git init` writes `HEAD` before `config`, and a directory holding only
+/// part of a repository is neither openable nor re-initialisable; so the
+/// repository is built under a temporary name beside `path` and renamed in
+/// whole.
+fn init_bare(path: &Path) -> Result<(), StoreError> {
+    let open_err = |message: String| StoreError::Open {
+        path: path.to_owned(),
+        message,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| open_err("the store path has no file name".to_owned()))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)?;
+    let tmp = parent.join(format!(
+        "{}{}_{}",
+        init_prefix(&name),
+        std::process::id(),
+        pack::unique_suffix()
+    ));
+    gix::ThreadSafeRepository::init_opts(
+        &tmp,
+        gix::create::Kind::Bare,
+        gix::create::Options::default(),
+        open_options(),
+    )
+    .map_err(|e| open_err(format!("{e:#}")))?;
+    match std::fs::rename(&tmp, path) {
+        Ok(()) => Ok(()),
+        // Someone else created it meanwhile: use theirs.
+        Err(_) if path.join("HEAD").exists() => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(open_err(format!("{e} (it exists and is not a git repository)")))
+        }
+    }
+}
+
+fn init_prefix(store_name: &str) -> String {
+    format!(".{store_name}.cargofox-init-")
 }
 
 impl std::fmt::Debug for Store {
@@ -152,18 +231,67 @@ impl Store {
             path: path.to_owned(),
             message: format!("{e:#}"),
         };
-        let repo = if path.join("HEAD").exists() {
-            gix::open(path).map_err(open_err)?
-        } else {
-            std::fs::create_dir_all(path)?;
-            gix::init_bare(path).map_err(open_err)?
-        };
-        pack::remove_stale_temporaries(&path.join("objects").join("pack"))?;
+        if !path.join("HEAD").exists() {
+            init_bare(path)?;
+        }
+        let repo = gix::ThreadSafeRepository::open_opts(path, open_options()).map_err(open_err)?;
         Ok(Store {
-            repo: repo.into_sync(),
+            repo,
             git_dir: path.to_owned(),
             pending: Arc::default(),
+            writer: Mutex::new(None),
         })
+    }
+
+    /// Take the write lock (once per store), then remove what a killed
+    /// writer left behind.
+    fn lock_for_writing(&self) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if writer.is_some() {
+            return Ok(());
+        }
+        let path = self.git_dir.join(WRITE_LOCK);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Busy(path)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+        self.remove_litter()?;
+        *writer = Some(file);
+        Ok(())
+    }
+
+    /// What a killed writer can leave: temporary and index-less packs (git
+    /// only sees a pack through its index, so neither holds anything the
+    /// store refers to), ref lock files (gix takes one per ref edited and
+    /// `packed-refs.lock`; a stale one makes every later edit of that ref
+    /// fail), and a half-initialised sibling store. Called with the write
+    /// lock held.
+    fn remove_litter(&self) -> Result<(), StoreError> {
+        pack::remove_stale_temporaries(&self.git_dir.join("objects").join("pack"))?;
+        remove_if_present(&self.git_dir.join("packed-refs.lock"))?;
+        remove_lock_files(&self.git_dir.join("refs"))?;
+        if let (Some(parent), Some(name)) = (self.git_dir.parent(), self.git_dir.file_name()) {
+            let prefix = init_prefix(&name.to_string_lossy());
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            if let Ok(rd) = std::fs::read_dir(parent) {
+                for e in rd.flatten() {
+                    if e.file_name().to_string_lossy().starts_with(&prefix) {
+                        std::fs::remove_dir_all(e.path())?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The repository directory.
@@ -293,8 +421,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Start a batch of writes.
+    /// Start a batch of writes. The first batch takes the store's write lock
+    /// (see the module documentation).
     pub fn batch(&self) -> Result<Batch<'_>, StoreError> {
+        self.lock_for_writing()?;
         Ok(Batch {
             store: self,
             pack: pack::PackWriter::new(&self.git_dir.join("objects").join("pack"))?,
@@ -307,6 +437,30 @@ impl Store {
     pub fn failure_ref(name: &CrateName, v: &VersionStr) -> String {
         refs::failure(name, v)
     }
+}
+
+fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Remove every `*.lock` file under `dir`, recursively.
+fn remove_lock_files(dir: &Path) -> Result<(), StoreError> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in rd {
+        let e = e?;
+        let ty = e.file_type()?;
+        if ty.is_dir() {
+            remove_lock_files(&e.path())?;
+        } else if e.file_name().to_string_lossy().ends_with(".lock") {
+            remove_if_present(&e.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// A worker's view of which objects still need writing.
@@ -483,5 +637,101 @@ impl gix::objs::Find for PeelByHeader {
                 Ok(Some(gix::objs::Data::new(buffer, kind, gix::hash::Kind::Sha1)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(data: &[u8]) -> PackedObject {
+        PackedObject::new(gix::objs::Kind::Blob, data, flate2::Compression::fast()).expect("compress")
+    }
+
+    /// What a killed writer leaves: a temporary pack, `packed-refs.lock`
+    /// and the lock of a ref it was editing. A reader leaves them alone (a
+    /// writer may be running); the next writer removes them and can edit
+    /// that ref.
+    #[test]
+    fn the_next_writer_removes_what_a_killed_one_left_readers_do_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("store.git");
+        let store = Store::open(&path).expect("open");
+        let mut b = store.batch().expect("batch");
+        let first = blob(b"first");
+        b.add_object(&first).expect("add");
+        b.set_ref("refs/archives/x/1.0.0", first.id).expect("ref");
+        b.commit().expect("commit");
+        drop(store);
+
+        let pack_dir = path.join("objects/pack");
+        let tmp = pack_dir.join(format!("{TMP_PREFIX}1_2", TMP_PREFIX = "tmp_cargofox_pack_"));
+        std::fs::write(&tmp, b"PACK").expect("temp pack");
+        std::fs::write(path.join("packed-refs.lock"), b"").expect("packed-refs.lock");
+        std::fs::create_dir_all(path.join("refs/archives/x")).expect("dir");
+        let ref_lock = path.join("refs/archives/x/1.0.0.lock");
+        std::fs::write(&ref_lock, b"").expect("ref lock");
+
+        let reader = Store::open(&path).expect("open");
+        assert_eq!(
+            reader.resolve("refs/archives/x/1.0.0").expect("resolve"),
+            Some(first.id)
+        );
+        assert!(tmp.exists() && ref_lock.exists(), "a reader removed a writer's files");
+
+        let mut b = reader.batch().expect("batch");
+        assert!(!tmp.exists() && !ref_lock.exists() && !path.join("packed-refs.lock").exists());
+        let second = blob(b"second");
+        b.add_object(&second).expect("add");
+        b.set_ref("refs/archives/x/1.0.0", second.id).expect("ref");
+        b.commit().expect("commit despite the stale locks");
+        assert_eq!(
+            reader.resolve("refs/archives/x/1.0.0").expect("resolve"),
+            Some(second.id)
+        );
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("store.git");
+        let one = Store::open(&path).expect("open");
+        let two = Store::open(&path).expect("open");
+        let _b = one.batch().expect("first writer");
+        assert!(matches!(two.batch(), Err(StoreError::Busy(_))));
+    }
+
+    /// gix sizes its pack index table when the repository is opened; one
+    /// run writes a pack per batch, far more than the 32 it would allow.
+    #[test]
+    fn a_run_can_write_more_packs_than_gix_default_slots() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("store.git")).expect("open");
+        let mut ids = Vec::new();
+        for i in 0..70 {
+            let mut b = store.batch().expect("batch");
+            let o = blob(format!("object {i}").as_bytes());
+            b.add_object(&o).expect("add");
+            b.set_ref(&format!("refs/archives/x/{i}"), o.id).expect("ref");
+            b.commit().expect("commit");
+            ids.push(o.id);
+        }
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(store.blob(*id).expect("read back"), format!("object {i}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn a_half_initialised_store_from_a_killed_run_is_not_left_behind() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // What `git init` killed before writing `config` would leave, had it
+        // run in place: now it only ever runs under a temporary name.
+        let stale = dir.path().join(format!("{}1_2", init_prefix("store.git")));
+        std::fs::create_dir_all(stale.join("objects")).expect("dir");
+        std::fs::write(stale.join("HEAD"), b"ref: refs/heads/main\n").expect("HEAD");
+        let store = Store::open(&dir.path().join("store.git")).expect("open");
+        store.batch().expect("batch");
+        assert!(!stale.exists());
+        assert!(dir.path().join("store.git/config").exists());
     }
 }

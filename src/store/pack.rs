@@ -3,8 +3,9 @@
 //! writes the header count, the trailing checksum and a version-2 index, then
 //! moves both into `objects/pack/` — the `.idx` last, because git and gix only
 //! see a pack once its index exists. A crash before that leaves a stray
-//! temporary file and no visible objects; [`remove_stale_temporaries`] cleans
-//! them up.
+//! temporary file, or a `.pack` without its `.idx`, and no visible objects;
+//! [`remove_stale_temporaries`] cleans both up (only ever with the store's
+//! write lock held: a temporary file may belong to a running writer).
 //!
 //! Undeltified packs are what this writes (git's own `gc` can delta them
 //! later); writing one pack per batch is far faster than loose objects.
@@ -51,11 +52,13 @@ struct IdxEntry {
     offset: u64,
 }
 
-/// A pack being written.
+/// A pack being written. The temporary file is created by the first
+/// [`PackWriter::add`], so a batch with nothing to write leaves nothing on
+/// disk even when the process is killed.
 pub struct PackWriter {
     pack_dir: PathBuf,
     tmp_path: PathBuf,
-    out: BufWriter<File>,
+    out: Option<BufWriter<File>>,
     offset: u64,
     entries: Vec<IdxEntry>,
     ids: HashMap<ObjectId, Kind>,
@@ -63,16 +66,42 @@ pub struct PackWriter {
 
 const TMP_PREFIX: &str = "tmp_cargofox_pack_";
 
-/// Remove temporary pack files left by a killed run.
+/// Remove temporary pack files left by a killed run, and packs whose index
+/// was never renamed in (nothing can refer to their objects: refs are
+/// written only after the index). The caller must hold the store's write
+/// lock.
 pub fn remove_stale_temporaries(pack_dir: &Path) -> io::Result<()> {
-    if let Ok(rd) = std::fs::read_dir(pack_dir) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
-                std::fs::remove_file(e.path())?;
+    let Ok(rd) = std::fs::read_dir(pack_dir) else {
+        return Ok(());
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let orphan_pack = name.starts_with("pack-")
+            && name
+                .strip_suffix(".pack")
+                .is_some_and(|stem| !pack_dir.join(format!("{stem}.idx")).exists());
+        if name.starts_with(TMP_PREFIX) || orphan_pack {
+            match std::fs::remove_file(e.path()) {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+                _ => {}
             }
         }
     }
     Ok(())
+}
+
+/// A suffix for temporary names that differs between calls of one process.
+pub(crate) fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn type_code(kind: Kind) -> u8 {
@@ -88,31 +117,31 @@ impl PackWriter {
     /// Start a pack in `pack_dir` (the repository's `objects/pack`).
     pub fn new(pack_dir: &Path) -> io::Result<Self> {
         std::fs::create_dir_all(pack_dir)?;
-        let unique = format!(
-            "{TMP_PREFIX}{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        );
-        let tmp_path = pack_dir.join(unique);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&tmp_path)?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        // The object count is patched in by `finish`.
-        out.write_all(b"PACK\0\0\0\x02\0\0\0\0")?;
+        let unique = format!("{TMP_PREFIX}{}_{}", std::process::id(), unique_suffix());
         Ok(PackWriter {
             pack_dir: pack_dir.to_owned(),
-            tmp_path,
-            out,
+            tmp_path: pack_dir.join(unique),
+            out: None,
             offset: 12,
             entries: Vec::new(),
             ids: HashMap::new(),
         })
+    }
+
+    /// The temporary file, created (with the pack header) on first use.
+    fn out(&mut self) -> io::Result<&mut BufWriter<File>> {
+        if self.out.is_none() {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&self.tmp_path)?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            // The object count is patched in by `finish`.
+            out.write_all(b"PACK\0\0\0\x02\0\0\0\0")?;
+            self.out = Some(out);
+        }
+        Ok(self.out.as_mut().expect("just created"))
     }
 
     /// Objects written so far.
@@ -137,7 +166,7 @@ impl PackWriter {
 
     /// Append an object unless this pack already has it.
     pub fn add(&mut self, obj: &PackedObject) -> io::Result<()> {
-        if self.ids.insert(obj.id, obj.kind).is_some() {
+        if self.ids.contains_key(&obj.id) {
             return Ok(());
         }
         let mut header = [0u8; 16];
@@ -156,8 +185,10 @@ impl PackWriter {
         let mut crc = crc32fast::Hasher::new();
         crc.update(&header[..n]);
         crc.update(&obj.zdata);
-        self.out.write_all(&header[..n])?;
-        self.out.write_all(&obj.zdata)?;
+        let out = self.out()?;
+        out.write_all(&header[..n])?;
+        out.write_all(&obj.zdata)?;
+        self.ids.insert(obj.id, obj.kind);
         self.entries.push(IdxEntry {
             id: obj.id,
             crc: crc.finalize(),
@@ -182,6 +213,9 @@ impl PackWriter {
             entries,
             ..
         } = self;
+        let Some(out) = out else {
+            return Ok(None);
+        };
         let mut file = out.into_inner().map_err(|e| e.into_error())?;
         if entries.is_empty() {
             drop(file);
@@ -266,4 +300,49 @@ fn build_index(mut entries: Vec<IdxEntry>, pack_checksum: &ObjectId) -> io::Resu
     let idx_checksum = hasher.try_finalize().map_err(io::Error::other)?;
     out.extend_from_slice(idx_checksum.as_bytes());
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(data: &[u8]) -> PackedObject {
+        PackedObject::new(Kind::Blob, data, flate2::Compression::fast()).expect("compress")
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .expect("read pack dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn an_empty_pack_never_touches_the_disk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let w = PackWriter::new(dir.path()).expect("new");
+        assert!(names(dir.path()).is_empty(), "created before the first object");
+        assert!(w.finish().expect("finish").is_none());
+        assert!(names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn stale_temporaries_and_index_less_packs_are_removed_complete_packs_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut w = PackWriter::new(dir.path()).expect("new");
+        w.add(&blob(b"kept")).expect("add");
+        let kept = w.finish().expect("finish").expect("a pack");
+        // A killed writer: its temporary pack, and a pack renamed in without
+        // its index.
+        let mut killed = PackWriter::new(dir.path()).expect("new");
+        killed.add(&blob(b"lost")).expect("add");
+        killed.out().expect("file").flush().expect("flush");
+        std::fs::write(dir.path().join("pack-0123.pack"), b"PACK").expect("write");
+        assert_eq!(names(dir.path()).len(), 4);
+        remove_stale_temporaries(dir.path()).expect("clean");
+        let stem = kept.file_stem().expect("stem").to_string_lossy().into_owned();
+        assert_eq!(names(dir.path()), vec![format!("{stem}.idx"), format!("{stem}.pack")]);
+    }
 }
