@@ -157,16 +157,20 @@ fn is_limit(e: &io::Error) -> bool {
 
 /// Make library error text safe for a single trailer line.
 fn clean_reason(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_control() || escape::is_invisible(c) {
-                ' '
-            } else {
-                c
+    // Printable ASCII only: library messages may quote bytes of the archive.
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == ' ' || c.is_ascii_graphic() {
+            out.push(c);
+        } else if c.is_control() {
+            out.push(' ');
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
             }
-        })
-        .collect();
+        }
+    }
     if out.len() > 200 {
         let mut cut = 200;
         while !out.is_char_boundary(cut) {
