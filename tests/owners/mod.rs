@@ -1612,3 +1612,35 @@ fn sync_with_an_api_records_owners_and_shows_their_changes() {
         .count();
     assert_eq!(removed, 0, "{last}");
 }
+
+#[test]
+fn sync_with_a_db_dump_records_owners_and_publishers() {
+    // The dump's alpha: alice created it, a team was added on day 3 and
+    // mallory on day 9.
+    let reg = e2e_registry(&[("1.0.0", T0), ("1.1.0", T0 + 10 * DAY)]);
+    let dir = temp_dir();
+    let dump = dir.path().join("db-dump.tar.gz");
+    std::fs::write(&dump, DumpFixture::standard().gz()).unwrap();
+    let data = temp_dir();
+    crate::harness::Cargofox::new()
+        .data(data.path())
+        .registry(&reg.file_url())
+        .args(["--current-time", &cargofox::output::format_utc(T0 + 20 * DAY)])
+        .args(["sync", "--db-dump", dump.to_str().unwrap(), "alpha"])
+        .run()
+        .assert_success();
+    let owners: Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("audit/crates/al/ph/alpha/owners.json")).unwrap())
+            .unwrap();
+    assert_eq!(owners["observations"][0]["sources"][0], "dump", "{owners}");
+    let page = std::fs::read_to_string(data.path().join("audit/crates/al/ph/alpha/README.md")).unwrap();
+    assert!(
+        page.contains("`mallory`"),
+        "the owner timeline shows the dump's owners: {page}"
+    );
+    let report = std::fs::read_to_string(data.path().join("audit/crates/al/ph/alpha/1.1.0.md")).unwrap();
+    assert!(
+        report.contains("## Owners and publisher") && report.contains("`mallory`"),
+        "{report}"
+    );
+}
