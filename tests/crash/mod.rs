@@ -389,6 +389,7 @@ impl Fixture {
             if self.kill_at(data.path(), moment) {
                 landed += 1;
             }
+            wait_until_unlocked(data.path());
             let rerun = self.sync(data.path()).run();
             if rerun.code != Some(0) {
                 problems.push(format!("{}: the rerun failed\n{rerun}", moment.label));
@@ -655,5 +656,18 @@ fn a_long_backtick_run_cannot_turn_a_code_span_into_markdown() {
             .filter(|n| matches!(n.data.borrow().value, NodeValue::Code(_)))
             .count();
         assert_eq!(codes, 1, "{what}: not one code span");
+    }
+}
+
+/// Wait until the killed run is entirely gone: a process forked by it (a
+/// `git` child caught between fork and exec) may hold the data directory's
+/// lock for a moment after the run itself was reaped.
+fn wait_until_unlocked(data: &Path) {
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(data.join("lock")) else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while file.try_lock().is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
