@@ -193,9 +193,10 @@ pub struct SyncArgs {
     pub api_interval: u64,
 
     /// Record owners and publishers from a crates.io database dump
-    /// (`.tar.gz`, read as a stream, only the rows of the synced crates kept).
-    #[arg(long, value_name = "FILE")]
-    pub db_dump: Option<PathBuf>,
+    /// (`.tar.gz` file or http(s) URL; read as a stream, only the rows of the
+    /// synced crates kept; a URL is downloaded to `<data>/cache/` first).
+    #[arg(long, value_name = "FILE|URL")]
+    pub db_dump: Option<String>,
 
     /// Seconds one HTTP request may take (headers and body), per attempt.
     #[arg(long, default_value_t = 120, value_name = "SECS")]

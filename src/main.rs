@@ -141,7 +141,20 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let audit = Audit::open_or_init(&audit_dir)?;
             let renderer = Renderer::new(cli.templates.as_deref())?;
             let mut owners = commands::owners_stage::OwnersStage::default();
-            if let Some(path) = &args.db_dump {
+            if let Some(source) = &args.db_dump {
+                let path = if source.starts_with("https://") || source.starts_with("http://") {
+                    let net = api_net
+                        .as_ref()
+                        .context("--db-dump URL needs the network (not --offline)")?;
+                    let dest = cli.data.join("cache").join("db-dump.tar.gz");
+                    std::fs::create_dir_all(cli.data.join("cache"))?;
+                    net.get_to_file(source, &dest)
+                        .with_context(|| format!("downloading the database dump {source}"))?;
+                    dest
+                } else {
+                    std::path::PathBuf::from(source)
+                };
+                let path = &path;
                 let names: std::collections::BTreeSet<CrateName> = crates.iter().map(|c| c.name.clone()).collect();
                 let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
                 let reader = cargofox::owners::dump::DumpReader::new(cargofox::owners::dump::CrateFilter::Only(names));

@@ -187,6 +187,66 @@ impl Network {
         }
     }
 
+    /// GET `url` into the file `dest`, streaming (for bodies too large to
+    /// hold in memory, such as a database dump). Written to `<dest>.part`
+    /// and renamed when complete; transient failures are retried from the
+    /// start like [`Network::get`].
+    pub fn get_to_file(&self, url: &str, dest: &std::path::Path) -> Result<u64, NetError> {
+        let transport = |message: String, attempts: u32| NetError::Transport {
+            url: url.to_owned(),
+            message,
+            attempts,
+        };
+        let part = dest.with_extension("part");
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = (|| -> Result<u64, (bool, NetError)> {
+                let mut resp = self
+                    .client
+                    .get(url)
+                    .send()
+                    .map_err(|e| (true, transport(error_chain(&e), attempt)))?;
+                let status = resp.status().as_u16();
+                if !(200..300).contains(&status) {
+                    let retry = status == 429 || (500..600).contains(&status);
+                    return Err((
+                        retry,
+                        NetError::Status {
+                            url: url.to_owned(),
+                            status,
+                            attempts: attempt,
+                        },
+                    ));
+                }
+                let expected = resp.content_length();
+                let mut file = std::fs::File::create(&part).map_err(|e| (false, transport(e.to_string(), attempt)))?;
+                let n = std::io::copy(&mut resp, &mut file).map_err(|e| (true, transport(error_chain(&e), attempt)))?;
+                if expected.is_some_and(|l| l != n) {
+                    return Err((
+                        true,
+                        transport(format!("body of {n} bytes, Content-Length said {expected:?}"), attempt),
+                    ));
+                }
+                file.sync_all()
+                    .map_err(|e| (false, transport(e.to_string(), attempt)))?;
+                std::fs::rename(&part, dest).map_err(|e| (false, transport(e.to_string(), attempt)))?;
+                Ok(n)
+            })();
+            match result {
+                Ok(n) => return Ok(n),
+                Err((retry, e)) if !retry || attempt > self.config.retries => {
+                    let _ = std::fs::remove_file(&part);
+                    return Err(e);
+                }
+                Err(_) => {
+                    let wait = self.config.backoff_base.saturating_mul(1 << (attempt - 1).min(16));
+                    std::thread::sleep(wait.min(self.config.max_wait));
+                }
+            }
+        }
+    }
+
     fn attempt(&self, url: &str, validators: Option<&Validators>) -> Attempt {
         let mut req = self.client.get(url);
         if let Some(v) = validators {

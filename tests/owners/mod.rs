@@ -1644,3 +1644,24 @@ fn sync_with_a_db_dump_records_owners_and_publishers() {
         "{report}"
     );
 }
+
+#[test]
+fn a_db_dump_can_be_fetched_by_url() {
+    let reg = e2e_registry(&[("1.0.0", T0)]);
+    let server = serve(&reg);
+    let path = "/dumps/db-dump.tar.gz";
+    // The first answer is a 503: the download is retried.
+    server.fault(path, Fault::status(503));
+    server.fault(path, Fault::status(200).body(DumpFixture::standard().gz()));
+    let data = temp_dir();
+    let url = format!("{}{path}", server.base_url());
+    crate::harness::Cargofox::new()
+        .data(data.path())
+        .registry(&server.url())
+        .args(["sync", "--db-dump", &url, "alpha"])
+        .run()
+        .assert_success();
+    assert_eq!(server.requests_to(path).len(), 2, "retried once");
+    let owners = std::fs::read_to_string(data.path().join("audit/crates/al/ph/alpha/owners.json")).unwrap();
+    assert!(owners.contains("\"mallory\""), "{owners}");
+}
