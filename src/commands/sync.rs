@@ -240,26 +240,29 @@ pub fn run(
     let mut totals = Totals::default();
     let mut seen = BTreeSet::new();
     let bar = out.progress(0, "versions");
-    for spec in &opts.crates {
-        if !seen.insert((spec.name.clone(), spec.version.clone())) {
-            continue;
-        }
+    let specs: Vec<&CrateSpec> = opts
+        .crates
+        .iter()
+        .filter(|spec| seen.insert((spec.name.clone(), spec.version.clone())))
+        .collect();
+    for (k, spec) in specs.iter().enumerate() {
         if opts.out_of_time() {
             totals.crates_not_reached += 1;
-            continue;
+        } else {
+            let mut tally = CrateTally {
+                name: spec.name.to_string(),
+                name_typed: Some(spec.name.clone()),
+                ..CrateTally::default()
+            };
+            if let Err(e) = plan_crate(spec, tallies.len(), registry, store, &mut tally, &mut jobs, out) {
+                tally.error = Some(format!("{e:#}"));
+            }
+            tallies.push(tally);
         }
-        let mut tally = CrateTally {
-            name: spec.name.to_string(),
-            name_typed: Some(spec.name.clone()),
-            ..CrateTally::default()
-        };
-        if let Err(e) = plan_crate(spec, tallies.len(), registry, store, &mut tally, &mut jobs, out) {
-            tally.error = Some(format!("{e:#}"));
-        }
-        tallies.push(tally);
         // Work in chunks so that memory does not grow with the number of
         // crates: a chunk's refs are durable before the next is planned.
-        if jobs.len() >= CHUNK_VERSIONS {
+        let last = k + 1 == specs.len();
+        if !tallies.is_empty() && (last || jobs.len() >= CHUNK_VERSIONS) {
             run_chunk(
                 opts,
                 registry,
@@ -272,19 +275,6 @@ pub fn run(
                 &bar,
             )?;
         }
-    }
-    if !tallies.is_empty() {
-        run_chunk(
-            opts,
-            registry,
-            store,
-            reports,
-            &mut jobs,
-            &mut tallies,
-            &mut totals,
-            out,
-            &bar,
-        )?;
     }
     bar.finish_and_clear();
     let ctx = reports.context(store, registry, opts.clock);
