@@ -201,4 +201,16 @@ pub struct SyncArgs {
     /// Seconds one HTTP request may take (headers and body), per attempt.
     #[arg(long, default_value_t = 120, value_name = "SECS")]
     pub timeout: u64,
+
+    /// Do not compare releases with their upstream repositories.
+    #[arg(long)]
+    pub no_upstream: bool,
+
+    /// Seconds one upstream repository fetch may take.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub upstream_timeout: u64,
+
+    /// MiB of packs one upstream repository fetch may receive.
+    #[arg(long, default_value_t = 2048, value_name = "MIB")]
+    pub upstream_max_mib: u64,
 }

@@ -22,3 +22,4 @@ pub mod report;
 pub mod signals;
 pub mod store;
 pub mod types;
+pub mod upstream;

@@ -176,7 +176,17 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     net, config,
                 )?));
             }
+            let upstream = cargofox::upstream::Upstream::new(
+                &store,
+                cargofox::upstream::Options {
+                    enabled: !args.no_upstream,
+                    offline: cli.offline,
+                    timeout: std::time::Duration::from_secs(args.upstream_timeout),
+                    max_bytes: args.upstream_max_mib.saturating_mul(1024 * 1024),
+                },
+            );
             let stage = commands::sync::ReportStage {
+                upstream: &upstream,
                 owners: &owners,
                 code_cache: std::sync::Mutex::default(),
                 audit: &audit,

@@ -21,6 +21,35 @@ pub const CODES: &[(&str, &str)] = &[
     ("binary-file-added", "a binary file was added"),
     ("large-file-added", "a file of 1 MiB or more was added"),
     ("archive-anomaly", "the .crate departs from a clean archive"),
+    (
+        "file-not-in-upstream",
+        "a file of the release is not in the upstream commit it was compared with",
+    ),
+    (
+        "file-differs-from-upstream",
+        "a file of the release differs from the upstream commit it was compared with",
+    ),
+    (
+        "binary-not-in-upstream",
+        "a binary file of the release is not in the upstream commit",
+    ),
+    (
+        "vcs-commit-missing",
+        "the commit .cargo_vcs_info.json claims is not in the repository",
+    ),
+    (
+        "vcs-commit-unreachable",
+        "the claimed commit is on no branch or tag of the repository",
+    ),
+    (
+        "tag-disagrees-with-vcs",
+        "the version tag points at another commit than the claimed one",
+    ),
+    ("dirty-publish", "cargo packaged the release from a dirty working tree"),
+    (
+        "repository-changed",
+        "the declared repository differs from the previous release's",
+    ),
 ];
 
 /// A piece of evidence: what kind of fact, and its value (untrusted text,

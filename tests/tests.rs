@@ -19,3 +19,6 @@ mod crash;
 
 // docs/OWNERS.md: owner and publisher history from the API and the dump.
 mod owners;
+
+// docs/PROVENANCE.md: releases compared with their upstream repositories.
+mod upstream;

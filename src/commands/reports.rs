@@ -41,6 +41,8 @@ pub struct Context<'a> {
     pub limits: compare::Limits,
     /// Code facts by blob id.
     pub code_cache: &'a std::sync::Mutex<crate::analyse::code::Cache>,
+    /// Upstream repositories.
+    pub upstream: &'a crate::upstream::Upstream<'a>,
 }
 
 /// Per-crate result.
@@ -89,8 +91,11 @@ pub fn update_crate(
     let dir = crate_dir(name);
     let mut written = Written::default();
     let mut rows = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
+    // Which reports are missing or stale.
+    let mut plan = Vec::new();
+    for e in entries {
         let Some(&commit) = stored.get(&e.vers.ref_component()) else {
+            plan.push(None);
             continue;
         };
         let stem = version_stem(&e.vers);
@@ -100,6 +105,23 @@ pub fn update_crate(
             && existing.as_ref().is_some_and(|s| {
                 s.schema_version == model::SCHEMA_VERSION && s.yanked == e.yanked && commit.to_hex() == s.facts.commit
             });
+        plan.push(Some((commit, stem, json_path, existing, fresh)));
+    }
+    // Fetch the upstream repositories of the releases about to be reported,
+    // once, before any of them is compared.
+    if ctx.upstream.enabled() {
+        let wants: Vec<(String, Option<String>)> = plan
+            .iter()
+            .flatten()
+            .filter(|p| !p.4)
+            .filter_map(|(commit, ..)| upstream_want(ctx.store, *commit))
+            .collect();
+        ctx.upstream.prepare(&wants);
+    }
+    for (i, (e, planned)) in entries.iter().zip(plan).enumerate() {
+        let Some((commit, stem, json_path, existing, fresh)) = planned else {
+            continue;
+        };
         let summary = if fresh {
             existing
         } else {
@@ -183,6 +205,25 @@ pub fn update_crate(
     ))
 }
 
+/// The repository a stored release declares and the commit it claims.
+fn upstream_want(store: &Store, commit: ObjectId) -> Option<(String, Option<String>)> {
+    let info = store.commit_info(commit).ok()?;
+    let files = store.tree_files(info.tree).ok()?;
+    let blob = |path: &str| {
+        files
+            .iter()
+            .find(|f| f.path == path.as_bytes())
+            .and_then(|f| store.blob(f.id).ok())
+    };
+    let normalised = blob("Cargo.toml")
+        .and_then(|b| manifest::parse(&b).ok())
+        .and_then(|m| m.repository);
+    let orig = blob("Cargo.toml.orig");
+    let repo = crate::upstream::declared_repository(normalised.as_deref(), orig.as_deref())?;
+    let sha = blob(".cargo_vcs_info.json").and_then(|b| crate::upstream::claim::parse_vcs_info(&b).sha1);
+    Some((repo, sha))
+}
+
 fn build_release(
     ctx: &Context<'_>,
     name: &CrateName,
@@ -231,6 +272,35 @@ fn build_release(
             .and_then(|b| manifest::parse(&b).ok());
     }
     let orig_new = find(&files, "Cargo.toml.orig").and_then(|id| ctx.store.blob(id).ok());
+    let store_ref = refs::version(name, &e.vers);
+    let mut provenance_signals = Vec::new();
+    let provenance = ctx.upstream.enabled().then(|| {
+        let previous_repository = parent.map(|_| {
+            let old_orig = find(&old_files, "Cargo.toml.orig").and_then(|id| ctx.store.blob(id).ok());
+            crate::upstream::declared_repository(
+                old_manifest.as_ref().and_then(|m| m.repository.as_deref()),
+                old_orig.as_deref(),
+            )
+        });
+        let file_list = entries_of(&files);
+        let release = crate::upstream::Release {
+            name: name.as_str(),
+            version: e.vers.as_str(),
+            pubtime: e.pubtime,
+            files: &file_list,
+            repository: crate::upstream::declared_repository(
+                new_manifest.as_ref().ok().and_then(|m| m.repository.as_deref()),
+                orig_new.as_deref(),
+            ),
+            previous_repository,
+            vcs_info: find(&files, ".cargo_vcs_info.json").and_then(|id| ctx.store.blob(id).ok()),
+            orig_manifest: orig_new.clone(),
+            store_ref: store_ref.clone(),
+        };
+        let (section, sigs) = ctx.upstream.provenance(&release, &blobs, &ctx.limits);
+        provenance_signals = sigs;
+        section
+    });
     let orig_old = find(&old_files, "Cargo.toml.orig").and_then(|id| ctx.store.blob(id).ok());
     if orig_new.is_some() || orig_old.is_some() {
         let a = orig_old.unwrap_or_default();
@@ -333,6 +403,7 @@ fn build_release(
             delta,
         }
     };
+    sigs.append(&mut provenance_signals);
     let owners_section = owners.map(|file| {
         let release = crate::owners::Release {
             version: e.vers.as_str(),
@@ -344,7 +415,6 @@ fn build_release(
     });
 
     let dl = ctx.registry.download_url(name, &e.vers, &e.cksum);
-    let store_ref = refs::version(name, &e.vers);
     let mut checks = vec![
         Check {
             what: "the .crate's sha256 (download it again and hash it)".to_owned(),
@@ -406,6 +476,7 @@ fn build_release(
         },
         owners: owners_section,
         code,
+        provenance,
     })
 }
 

@@ -149,6 +149,8 @@ pub struct ReportStage<'a> {
     pub owners: &'a super::owners_stage::OwnersStage,
     /// Code facts by blob id, shared by every report of the run.
     pub code_cache: std::sync::Mutex<crate::analyse::code::Cache>,
+    /// Upstream repositories (fetched at most once per run).
+    pub upstream: &'a crate::upstream::Upstream<'a>,
 }
 
 impl ReportStage<'_> {
@@ -161,6 +163,7 @@ impl ReportStage<'_> {
             registry: registry.config(),
             limits: self.limits.clone(),
             code_cache: &self.code_cache,
+            upstream: self.upstream,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::message::StoredFacts;
 use crate::signals::Signal;
 
 /// Version of the JSON schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One release.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +43,8 @@ pub struct ReleaseReport {
     pub owners: Option<OwnersSection>,
     /// What the code can execute and what looks hidden, and what changed.
     pub code: CodeSection,
+    /// Comparison with the upstream repository (absent with `--no-upstream`).
+    pub provenance: Option<crate::upstream::ProvenanceSection>,
 }
 
 /// Code facts of the release and their change since the previous one.

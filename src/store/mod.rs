@@ -16,6 +16,7 @@
 
 pub mod objects;
 pub mod pack;
+pub mod upstream;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

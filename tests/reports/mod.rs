@@ -140,7 +140,7 @@ fn a_release_report_has_facts_changes_manifest_and_signals() {
     let md = read(data.path(), "crates/de/mo/demo/0.2.0.md");
     let json: serde_json::Value = serde_json::from_str(&read(data.path(), "crates/de/mo/demo/0.2.0.json")).unwrap();
 
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     assert_eq!(json["crate"], "demo");
     assert_eq!(json["analysed_at"], NOW);
     let sha = crate::harness::sha256_hex(&std::fs::read(reg.crate_path("demo", "0.2.0")).unwrap());
