@@ -195,11 +195,16 @@ struct Job {
     parent_version: Option<String>,
     reregistered_from: Option<Sha256>,
     prior_failure: Option<FailureRecord>,
+    /// The stored archive of a version whose commit is missing (dropped by
+    /// [`check_store`]): rebuilt from it instead of downloading.
+    stored_archive: Option<ObjectId>,
 }
 
 struct Stored {
     facts: VersionFacts,
     prepared: Prepared,
+    /// Read from the store's archive, not downloaded.
+    rebuilt: bool,
 }
 
 struct Failure {
@@ -221,10 +226,35 @@ struct CrateTally {
     not_attempted: usize,
     tombstoned: usize,
     left: usize,
+    /// Versions rebuilt from their stored archive (after store damage).
+    rebuilt: usize,
     error: Option<String>,
     /// Usable index lines, kept until the chunk's reports are written.
     entries: Vec<IndexEntry>,
     name_typed: Option<CrateName>,
+}
+
+/// Check the store before a sync writes to it, and repair what a power cut
+/// or a full disk damaged (BAD-INPUTS 31, [`Store::check_and_repair`]):
+/// each finding is printed; the versions it drops are stored again by the
+/// sync, from their stored `.crate` when it is intact.
+pub fn check_store(store: &mut Store, out: &mut Output) -> anyhow::Result<()> {
+    let repair = store
+        .check_and_repair()
+        .with_context(|| format!("checking the store {}", store.git_dir().display()))?;
+    for line in &repair.findings {
+        out.line(line);
+    }
+    if !repair.is_clean() {
+        out.line(&format!(
+            "store: {} problems found, {} files moved to {}, {} refs dropped; the versions concerned are stored again by this run",
+            repair.findings.len(),
+            repair.quarantined.len(),
+            store.git_dir().join(store::repair::QUARANTINE).display(),
+            repair.dropped_refs.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Run a sync.
@@ -367,6 +397,9 @@ fn run_chunk(
             if t.deferred > 0 {
                 line.push_str(&format!(", {} deferred", t.deferred));
             }
+            if t.rebuilt > 0 {
+                line.push_str(&format!(", {} rebuilt from the stored .crate", t.rebuilt));
+            }
             if t.tombstoned > 0 {
                 line.push_str(&format!(", {} recorded as unavailable", t.tombstoned));
             }
@@ -442,6 +475,7 @@ fn plan_crate(
     tally.name_typed = Some(canonical.clone());
     let stored = store.stored_versions(&canonical)?;
     let failures = store.failures(&canonical)?;
+    let archives = store.refs_under(&format!("refs/archives/{canonical}/"))?;
     let mut job_of_line: BTreeMap<usize, usize> = BTreeMap::new();
     for (i, entry) in entries.iter().enumerate() {
         if !selected[i] {
@@ -480,6 +514,11 @@ fn plan_crate(
             entry: entry.clone(),
             parent,
             parent_version: parents[i].map(|j| entries[j].vers.to_string()),
+            stored_archive: if reregistered_from.is_none() {
+                archives.get(&comp).copied()
+            } else {
+                None
+            },
             reregistered_from,
             prior_failure: failures.get(&comp).cloned(),
         });
@@ -487,15 +526,30 @@ fn plan_crate(
     Ok(())
 }
 
-/// Download, verify and unpack one version into prepared objects.
-fn work(job: &Job, registry: &Registry, claimer: &mut store::Claimer, limits: &Limits) -> Result<Stored, Failure> {
+/// Download (or read from the store, see [`Job::stored_archive`]), verify
+/// and unpack one version into prepared objects.
+fn work(
+    job: &Job,
+    registry: &Registry,
+    store: &Store,
+    claimer: &mut store::Claimer,
+    limits: &Limits,
+) -> Result<Stored, Failure> {
     let e = &job.entry;
-    let bytes = registry.download(&e.name, &e.vers, &e.cksum).map_err(|err| Failure {
-        kind: "download",
-        http_status: err.http_status(),
-        message: format!("{err}"),
-        actual: None,
-    })?;
+    let stored = job
+        .stored_archive
+        .and_then(|id| store.blob(id).ok())
+        .filter(|bytes| Sha256::of(bytes) == e.cksum);
+    let rebuilt = stored.is_some();
+    let bytes = match stored {
+        Some(bytes) => bytes,
+        None => registry.download(&e.name, &e.vers, &e.cksum).map_err(|err| Failure {
+            kind: "download",
+            http_status: err.http_status(),
+            message: format!("{err}"),
+            actual: None,
+        })?,
+    };
     let actual = Sha256::of(&bytes);
     if actual != e.cksum {
         return Err(Failure {
@@ -528,7 +582,11 @@ fn work(job: &Job, registry: &Registry, claimer: &mut store::Claimer, limits: &L
         anomalies: view.anomalies,
         escaped: view.escaped,
     };
-    Ok(Stored { facts, prepared })
+    Ok(Stored {
+        facts,
+        prepared,
+        rebuilt,
+    })
 }
 
 struct Window {
@@ -613,7 +671,7 @@ fn pipeline(
                             http_status: None,
                         })
                     } else {
-                        let r = work(&jobs[i], registry, &mut claimer, &opts.limits);
+                        let r = work(&jobs[i], registry, store, &mut claimer, &opts.limits);
                         breaker.record(matches!(&r, Err(f) if f.kind == "download"));
                         r
                     };
@@ -687,6 +745,9 @@ fn write_all(
                             let commit = write_version(&mut batch, job, &stored, parent)?;
                             commits[expect] = Some(commit);
                             tally.added += 1;
+                            if stored.rebuilt {
+                                tally.rebuilt += 1;
+                            }
                             if let Some(old) = job.reregistered_from {
                                 out.line(&format!(
                                     "REREGISTERED {}@{}: the index checksum is now {}, the stored release had {}; both kept",

@@ -16,6 +16,7 @@
 
 pub mod objects;
 pub mod pack;
+pub mod repair;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
