@@ -19,8 +19,8 @@ use crate::archive::{self, Limits};
 use crate::message::{VersionFacts, commit_message};
 use crate::output::{Clock, Output};
 use crate::plan;
-use crate::registry::Registry;
 use crate::registry::index::{IndexEntry, IndexLine, parse_file};
+use crate::registry::{Registry, RegistryError};
 use crate::store::{self, FailureRecord, PackedObject, Prepared, Store, refs};
 use crate::types::{CrateName, Sha256};
 
@@ -135,6 +135,11 @@ pub struct Totals {
     pub touched: BTreeMap<String, super::reports::CrateSummary>,
     /// Crates with at least one report (re)written in this run.
     pub changed_crates: BTreeSet<String>,
+    /// Events for the audit commit message: yanks, unyanks, crates gone
+    /// from the index.
+    pub events: Vec<String>,
+    /// Crates no longer in the registry's index (their releases are kept).
+    pub removed: usize,
 }
 
 /// What the report stage of a sync needs besides the store and registry.
@@ -179,8 +184,21 @@ fn commit_message_for_run(t: &Totals) -> String {
         m.push_str(&format!(" and {} more", names.len() - shown.len()));
     }
     m.push('\n');
+    if !t.events.is_empty() {
+        m.push('\n');
+        for e in t.events.iter().take(MAX_EVENTS) {
+            m.push_str(e);
+            m.push('\n');
+        }
+        if t.events.len() > MAX_EVENTS {
+            m.push_str(&format!("and {} more events\n", t.events.len() - MAX_EVENTS));
+        }
+    }
     m
 }
+
+/// Events listed in one audit commit message.
+const MAX_EVENTS: usize = 200;
 
 enum ParentRef {
     None,
@@ -226,6 +244,8 @@ struct CrateTally {
     not_attempted: usize,
     tombstoned: usize,
     left: usize,
+    /// The crate's index file is gone, but versions of it are stored.
+    removed: bool,
     /// Versions rebuilt from their stored archive (after store damage).
     rebuilt: usize,
     error: Option<String>,
@@ -359,6 +379,18 @@ fn run_chunk(
     let ctx = reports.context(store, registry, opts.clock);
     for t in tallies.iter() {
         if let Some(name) = &t.name_typed
+            && t.removed
+        {
+            let (changed, summary) = super::reports::mark_removed(&ctx, name)
+                .with_context(|| format!("labelling {name} as no longer in the index"))?;
+            if changed {
+                totals.events.push(format!("Removed from the index: {name}"));
+                totals.changed_crates.insert(name.to_string());
+            }
+            if let Some(s) = summary {
+                totals.touched.insert(name.to_string(), s);
+            }
+        } else if let Some(name) = &t.name_typed
             && t.error.is_none()
         {
             let (owners, owners_changed) =
@@ -368,6 +400,7 @@ fn run_chunk(
                 super::reports::update_crate(&ctx, name, &t.entries, owners.as_ref(), owners_changed)
                     .with_context(|| format!("writing the reports of {name}"))?;
             totals.reports += written.reports;
+            totals.events.extend(written.events);
             if written.reports > 0 {
                 totals.changed_crates.insert(name.to_string());
             }
@@ -389,6 +422,12 @@ fn run_chunk(
         let line = if let Some(e) = &t.error {
             totals.crate_errors += 1;
             format!("{}: error: {e}", t.name)
+        } else if t.removed {
+            totals.removed += 1;
+            format!(
+                "REMOVED {}: no longer in the registry's index (its index file is gone); its stored versions and reports are kept",
+                t.name
+            )
         } else {
             let mut line = format!(
                 "{}: {} added, {} already stored, {} failed",
@@ -432,7 +471,16 @@ fn plan_crate(
     jobs: &mut Vec<Job>,
     out: &mut Output,
 ) -> anyhow::Result<()> {
-    let bytes = registry.index_file(&spec.name)?;
+    let bytes = match registry.index_file(&spec.name) {
+        Ok(bytes) => bytes,
+        // Deleted from the registry after it was archived: keep everything,
+        // label it (BAD-INPUTS 34). A name never stored stays an error.
+        Err(RegistryError::NotFound(_)) if !store.stored_versions(&spec.name)?.is_empty() => {
+            tally.removed = true;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let lines = parse_file(&bytes, &spec.name);
     let mut entries: Vec<IndexEntry> = Vec::new();
     for line in lines {
