@@ -137,7 +137,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let api_net = net.clone();
             let registry = Registry::open(&cli.registry, net, &cli.data.join("cache"))
                 .with_context(|| format!("opening the registry {}", cli.registry))?;
-            let store = Store::open(&cli.data.join("store.git"))?;
+            let mut store = Store::open(&cli.data.join("store.git"))?;
+            commands::sync::check_store(&mut store, &mut out)?;
             let audit = Audit::open_or_init(&audit_dir)?;
             let renderer = Renderer::new(cli.templates.as_deref())?;
             let mut owners = commands::owners_stage::OwnersStage::default();

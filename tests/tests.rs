@@ -17,6 +17,9 @@ mod verify;
 // BAD-INPUTS.md 30, 32, 33: killed runs, concurrent runs.
 mod crash;
 
+// BAD-INPUTS.md 34: the registry's history changing (squash, deletion, yanks).
+mod history;
+
 // docs/OWNERS.md: owner and publisher history from the API and the dump.
 mod owners;
 

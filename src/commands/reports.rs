@@ -16,7 +16,6 @@ use crate::compare;
 use crate::message::parse_commit_message;
 use crate::output::{Clock, format_utc};
 use crate::owners::history::OwnersFile;
-use crate::plan;
 use crate::registry::index::{IndexEntry, RegistryConfig};
 use crate::report::model::{self, Check, Facts, ManifestSection, Previous, ReleaseReport, ReportSummary};
 use crate::report::paths::{crate_dir, version_stem};
@@ -46,10 +45,13 @@ pub struct Context<'a> {
 }
 
 /// Per-crate result.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Written {
     /// Reports (re)written.
     pub reports: usize,
+    /// Events for the audit commit message (`Yanked: <name> <version>`,
+    /// `Unyanked: ...`): crate names and index version strings only.
+    pub events: Vec<String>,
 }
 
 use super::{StoreBlobs, file_entries as entries_of};
@@ -74,6 +76,10 @@ pub struct CrateSummary {
     pub latest: String,
     /// Link to the crate page.
     pub link: String,
+    /// The crate's index file is gone from the registry (its releases are
+    /// kept). Absent from the JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
 /// Update the reports of one crate. `entries` are its usable index lines in
@@ -86,8 +92,6 @@ pub fn update_crate(
     owners_changed: bool,
 ) -> anyhow::Result<(Written, Option<CrateSummary>)> {
     let stored = ctx.store.stored_versions(name)?;
-    let versions: Vec<&VersionStr> = entries.iter().map(|e| &e.vers).collect();
-    let parents = plan::parents(&versions);
     let dir = crate_dir(name);
     let mut written = Written::default();
     let mut rows = Vec::new();
@@ -105,6 +109,11 @@ pub fn update_crate(
             && existing.as_ref().is_some_and(|s| {
                 s.schema_version == model::SCHEMA_VERSION && s.yanked == e.yanked && commit.to_hex() == s.facts.commit
             });
+        // A yank or an unyank since the report was written: an event.
+        if existing.as_ref().is_some_and(|s| s.yanked != e.yanked) {
+            let what = if e.yanked { "Yanked" } else { "Unyanked" };
+            written.events.push(format!("{what}: {name} {}", e.vers));
+        }
         plan.push(Some((commit, stem, json_path, existing, fresh)));
     }
     // Fetch the upstream repositories of the releases about to be reported,
@@ -125,8 +134,16 @@ pub fn update_crate(
         let summary = if fresh {
             existing
         } else {
-            let parent =
-                parents[i].and_then(|j| stored.get(&entries[j].vers.ref_component()).map(|&c| (&entries[j], c)));
+            // The previous release is the stored commit's parent: the store
+            // is the record, and an index rewritten in another line order
+            // must not change what a report compares with.
+            let parent = match ctx.store.commit_info(commit)?.parents.first() {
+                Some(p) => entries
+                    .iter()
+                    .find(|x| stored.get(&x.vers.ref_component()) == Some(p))
+                    .map(|x| (x, *p)),
+                None => None,
+            };
             let prev_published = i
                 .checked_sub(1)
                 .and_then(|j| entries[j].pubtime.map(|t| (entries[j].vers.as_str(), t)));
@@ -146,14 +163,80 @@ pub fn update_crate(
             serde_json::from_slice(&json).ok()
         };
         if let Some(s) = summary {
-            rows.push((stem, s));
+            rows.push((e.pubtime, stem, s));
         }
     }
     if rows.is_empty() {
         return Ok((written, None));
     }
-    // Newest first (index order is publication order).
+    // Newest first: index order is publication order, and `pubtime` (where
+    // the index has it) decides, so that an index rewritten with its lines
+    // in another order gives the same page.
+    rows.sort_by_key(|(t, _, _)| *t);
     rows.reverse();
+    let rows: Vec<(String, ReportSummary)> = rows.into_iter().map(|(_, stem, s)| (stem, s)).collect();
+    let summary = crate_page(ctx, name, &rows, owners, false)?;
+    Ok((written, Some(summary)))
+}
+
+/// A crate whose index file the registry no longer has (deleted): nothing
+/// is removed; its page is rendered again from the reports already written
+/// (newest first by publication time, then version), with a label saying it
+/// is no longer in the index. Returns its summary, and whether the page
+/// changed (the label is new).
+pub fn mark_removed(ctx: &Context<'_>, name: &CrateName) -> anyhow::Result<(bool, Option<CrateSummary>)> {
+    let dir = crate_dir(name);
+    let mut rows: Vec<(String, ReportSummary)> = Vec::new();
+    for commit in ctx.store.stored_versions(name)?.into_values() {
+        let message = ctx.store.commit_message(commit)?;
+        let Some(vers) = message
+            .lines()
+            .find_map(|l| l.strip_prefix("Crate-Version: "))
+            .and_then(|v| VersionStr::new(v.trim()).ok())
+        else {
+            continue;
+        };
+        let stem = version_stem(&vers);
+        if let Some(s) = ctx
+            .audit
+            .read(&format!("{dir}/{stem}.json"))
+            .and_then(|b| serde_json::from_slice::<ReportSummary>(&b).ok())
+        {
+            rows.push((stem, s));
+        }
+    }
+    if rows.is_empty() {
+        return Ok((false, None));
+    }
+    let key = |s: &ReportSummary| {
+        let published = s
+            .published
+            .as_deref()
+            .and_then(crate::registry::index::parse_rfc3339_utc);
+        let v = VersionStr::new(&s.version).ok().and_then(|v| v.semver());
+        (published, v, s.version.clone())
+    };
+    rows.sort_by_cached_key(|(_, s)| std::cmp::Reverse(key(s)));
+    let owners = ctx
+        .audit
+        .read(&format!("{dir}/owners.json"))
+        .and_then(|b| OwnersFile::from_json(&b).ok());
+    let page = format!("{dir}/README.md");
+    let before = ctx.audit.read(&page);
+    let summary = crate_page(ctx, name, &rows, owners.as_ref(), true)?;
+    Ok((ctx.audit.read(&page) != before, Some(summary)))
+}
+
+/// Render and write a crate's page from its report summaries (newest
+/// first).
+fn crate_page(
+    ctx: &Context<'_>,
+    name: &CrateName,
+    rows: &[(String, ReportSummary)],
+    owners: Option<&OwnersFile>,
+    removed: bool,
+) -> anyhow::Result<CrateSummary> {
+    let dir = crate_dir(name);
     let table: Vec<minijinja::Value> = rows
         .iter()
         .map(|(stem, s)| {
@@ -191,18 +274,17 @@ pub fn update_crate(
         "crate.md.j2",
         minijinja::context! {
             krate => name.as_str(), versions => table, owners_recorded => owners.is_some(), timeline => timeline,
+            removed => removed,
         },
     )?;
     ctx.audit.write(&format!("{dir}/README.md"), page.as_bytes())?;
     let latest = rows.first().map(|(_, s)| s.version.clone()).unwrap_or_default();
-    Ok((
-        written,
-        Some(CrateSummary {
-            versions: rows.len(),
-            latest,
-            link: format!("{dir}/README.md"),
-        }),
-    ))
+    Ok(CrateSummary {
+        versions: rows.len(),
+        latest,
+        link: format!("{dir}/README.md"),
+        removed,
+    })
 }
 
 /// The repository a stored release declares and the commit it claims.
@@ -528,7 +610,7 @@ pub fn update_index(ctx: &Context<'_>, touched: &BTreeMap<String, CrateSummary>,
     json.push(b'\n');
     let crates: Vec<minijinja::Value> = all
         .iter()
-        .map(|(name, s)| minijinja::context! { name => name, versions => s.versions, latest => s.latest.clone(), link => s.link.clone() })
+        .map(|(name, s)| minijinja::context! { name => name, versions => s.versions, latest => s.latest.clone(), link => s.link.clone(), removed => s.removed })
         .collect();
     let total: usize = all.values().map(|s| s.versions).sum();
     let readme = ctx.renderer.render(

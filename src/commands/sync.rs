@@ -19,8 +19,8 @@ use crate::archive::{self, Limits};
 use crate::message::{VersionFacts, commit_message};
 use crate::output::{Clock, Output};
 use crate::plan;
-use crate::registry::Registry;
 use crate::registry::index::{IndexEntry, IndexLine, parse_file};
+use crate::registry::{Registry, RegistryError};
 use crate::store::{self, FailureRecord, PackedObject, Prepared, Store, refs};
 use crate::types::{CrateName, Sha256};
 
@@ -135,6 +135,11 @@ pub struct Totals {
     pub touched: BTreeMap<String, super::reports::CrateSummary>,
     /// Crates with at least one report (re)written in this run.
     pub changed_crates: BTreeSet<String>,
+    /// Events for the audit commit message: yanks, unyanks, crates gone
+    /// from the index.
+    pub events: Vec<String>,
+    /// Crates no longer in the registry's index (their releases are kept).
+    pub removed: usize,
 }
 
 /// What the report stage of a sync needs besides the store and registry.
@@ -182,8 +187,21 @@ fn commit_message_for_run(t: &Totals) -> String {
         m.push_str(&format!(" and {} more", names.len() - shown.len()));
     }
     m.push('\n');
+    if !t.events.is_empty() {
+        m.push('\n');
+        for e in t.events.iter().take(MAX_EVENTS) {
+            m.push_str(e);
+            m.push('\n');
+        }
+        if t.events.len() > MAX_EVENTS {
+            m.push_str(&format!("and {} more events\n", t.events.len() - MAX_EVENTS));
+        }
+    }
     m
 }
+
+/// Events listed in one audit commit message.
+const MAX_EVENTS: usize = 200;
 
 enum ParentRef {
     None,
@@ -198,11 +216,16 @@ struct Job {
     parent_version: Option<String>,
     reregistered_from: Option<Sha256>,
     prior_failure: Option<FailureRecord>,
+    /// The stored archive of a version whose commit is missing (dropped by
+    /// [`check_store`]): rebuilt from it instead of downloading.
+    stored_archive: Option<ObjectId>,
 }
 
 struct Stored {
     facts: VersionFacts,
     prepared: Prepared,
+    /// Read from the store's archive, not downloaded.
+    rebuilt: bool,
 }
 
 struct Failure {
@@ -224,10 +247,37 @@ struct CrateTally {
     not_attempted: usize,
     tombstoned: usize,
     left: usize,
+    /// The crate's index file is gone, but versions of it are stored.
+    removed: bool,
+    /// Versions rebuilt from their stored archive (after store damage).
+    rebuilt: usize,
     error: Option<String>,
     /// Usable index lines, kept until the chunk's reports are written.
     entries: Vec<IndexEntry>,
     name_typed: Option<CrateName>,
+}
+
+/// Check the store before a sync writes to it, and repair what a power cut
+/// or a full disk damaged (BAD-INPUTS 31, [`Store::check_and_repair`]):
+/// each finding is printed; the versions it drops are stored again by the
+/// sync, from their stored `.crate` when it is intact.
+pub fn check_store(store: &mut Store, out: &mut Output) -> anyhow::Result<()> {
+    let repair = store
+        .check_and_repair()
+        .with_context(|| format!("checking the store {}", store.git_dir().display()))?;
+    for line in &repair.findings {
+        out.line(line);
+    }
+    if !repair.is_clean() {
+        out.line(&format!(
+            "store: {} problems found, {} files moved to {}, {} refs dropped; the versions concerned are stored again by this run",
+            repair.findings.len(),
+            repair.quarantined.len(),
+            store.git_dir().join(store::repair::QUARANTINE).display(),
+            repair.dropped_refs.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Run a sync.
@@ -332,6 +382,18 @@ fn run_chunk(
     let ctx = reports.context(store, registry, opts.clock);
     for t in tallies.iter() {
         if let Some(name) = &t.name_typed
+            && t.removed
+        {
+            let (changed, summary) = super::reports::mark_removed(&ctx, name)
+                .with_context(|| format!("labelling {name} as no longer in the index"))?;
+            if changed {
+                totals.events.push(format!("Removed from the index: {name}"));
+                totals.changed_crates.insert(name.to_string());
+            }
+            if let Some(s) = summary {
+                totals.touched.insert(name.to_string(), s);
+            }
+        } else if let Some(name) = &t.name_typed
             && t.error.is_none()
         {
             let (owners, owners_changed) =
@@ -341,6 +403,7 @@ fn run_chunk(
                 super::reports::update_crate(&ctx, name, &t.entries, owners.as_ref(), owners_changed)
                     .with_context(|| format!("writing the reports of {name}"))?;
             totals.reports += written.reports;
+            totals.events.extend(written.events);
             if written.reports > 0 {
                 totals.changed_crates.insert(name.to_string());
             }
@@ -362,6 +425,12 @@ fn run_chunk(
         let line = if let Some(e) = &t.error {
             totals.crate_errors += 1;
             format!("{}: error: {e}", t.name)
+        } else if t.removed {
+            totals.removed += 1;
+            format!(
+                "REMOVED {}: no longer in the registry's index (its index file is gone); its stored versions and reports are kept",
+                t.name
+            )
         } else {
             let mut line = format!(
                 "{}: {} added, {} already stored, {} failed",
@@ -369,6 +438,9 @@ fn run_chunk(
             );
             if t.deferred > 0 {
                 line.push_str(&format!(", {} deferred", t.deferred));
+            }
+            if t.rebuilt > 0 {
+                line.push_str(&format!(", {} rebuilt from the stored .crate", t.rebuilt));
             }
             if t.tombstoned > 0 {
                 line.push_str(&format!(", {} recorded as unavailable", t.tombstoned));
@@ -402,7 +474,16 @@ fn plan_crate(
     jobs: &mut Vec<Job>,
     out: &mut Output,
 ) -> anyhow::Result<()> {
-    let bytes = registry.index_file(&spec.name)?;
+    let bytes = match registry.index_file(&spec.name) {
+        Ok(bytes) => bytes,
+        // Deleted from the registry after it was archived: keep everything,
+        // label it (BAD-INPUTS 34). A name never stored stays an error.
+        Err(RegistryError::NotFound(_)) if !store.stored_versions(&spec.name)?.is_empty() => {
+            tally.removed = true;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let lines = parse_file(&bytes, &spec.name);
     let mut entries: Vec<IndexEntry> = Vec::new();
     for line in lines {
@@ -445,6 +526,7 @@ fn plan_crate(
     tally.name_typed = Some(canonical.clone());
     let stored = store.stored_versions(&canonical)?;
     let failures = store.failures(&canonical)?;
+    let archives = store.refs_under(&format!("refs/archives/{canonical}/"))?;
     let mut job_of_line: BTreeMap<usize, usize> = BTreeMap::new();
     for (i, entry) in entries.iter().enumerate() {
         if !selected[i] {
@@ -483,6 +565,11 @@ fn plan_crate(
             entry: entry.clone(),
             parent,
             parent_version: parents[i].map(|j| entries[j].vers.to_string()),
+            stored_archive: if reregistered_from.is_none() {
+                archives.get(&comp).copied()
+            } else {
+                None
+            },
             reregistered_from,
             prior_failure: failures.get(&comp).cloned(),
         });
@@ -490,15 +577,30 @@ fn plan_crate(
     Ok(())
 }
 
-/// Download, verify and unpack one version into prepared objects.
-fn work(job: &Job, registry: &Registry, claimer: &mut store::Claimer, limits: &Limits) -> Result<Stored, Failure> {
+/// Download (or read from the store, see [`Job::stored_archive`]), verify
+/// and unpack one version into prepared objects.
+fn work(
+    job: &Job,
+    registry: &Registry,
+    store: &Store,
+    claimer: &mut store::Claimer,
+    limits: &Limits,
+) -> Result<Stored, Failure> {
     let e = &job.entry;
-    let bytes = registry.download(&e.name, &e.vers, &e.cksum).map_err(|err| Failure {
-        kind: "download",
-        http_status: err.http_status(),
-        message: format!("{err}"),
-        actual: None,
-    })?;
+    let stored = job
+        .stored_archive
+        .and_then(|id| store.blob(id).ok())
+        .filter(|bytes| Sha256::of(bytes) == e.cksum);
+    let rebuilt = stored.is_some();
+    let bytes = match stored {
+        Some(bytes) => bytes,
+        None => registry.download(&e.name, &e.vers, &e.cksum).map_err(|err| Failure {
+            kind: "download",
+            http_status: err.http_status(),
+            message: format!("{err}"),
+            actual: None,
+        })?,
+    };
     let actual = Sha256::of(&bytes);
     if actual != e.cksum {
         return Err(Failure {
@@ -531,7 +633,11 @@ fn work(job: &Job, registry: &Registry, claimer: &mut store::Claimer, limits: &L
         anomalies: view.anomalies,
         escaped: view.escaped,
     };
-    Ok(Stored { facts, prepared })
+    Ok(Stored {
+        facts,
+        prepared,
+        rebuilt,
+    })
 }
 
 struct Window {
@@ -616,7 +722,7 @@ fn pipeline(
                             http_status: None,
                         })
                     } else {
-                        let r = work(&jobs[i], registry, &mut claimer, &opts.limits);
+                        let r = work(&jobs[i], registry, store, &mut claimer, &opts.limits);
                         breaker.record(matches!(&r, Err(f) if f.kind == "download"));
                         r
                     };
@@ -690,6 +796,9 @@ fn write_all(
                             let commit = write_version(&mut batch, job, &stored, parent)?;
                             commits[expect] = Some(commit);
                             tally.added += 1;
+                            if stored.rebuilt {
+                                tally.rebuilt += 1;
+                            }
                             if let Some(old) = job.reregistered_from {
                                 out.line(&format!(
                                     "REREGISTERED {}@{}: the index checksum is now {}, the stored release had {}; both kept",

@@ -16,6 +16,7 @@
 
 pub mod objects;
 pub mod pack;
+pub mod repair;
 pub mod upstream;
 
 use std::collections::{BTreeMap, HashSet};

@@ -34,6 +34,9 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{Cargofox, Fault, IndexEntry, Server, TestRegistry, crate_file, git, serve, temp_dir};
 
+// BAD-INPUTS.md 31: power cuts and full disks.
+mod power_cut;
+
 const NOW: &str = "2026-03-04T05:06:07Z";
 const CRATES: [&str; 3] = ["crasha", "crashb", "crashc"];
 /// Versions per crate. With `--flush-mib 0` every version is its own pack
