@@ -21,6 +21,14 @@ pub const CODES: &[(&str, &str)] = &[
     ("binary-file-added", "a binary file was added"),
     ("large-file-added", "a file of 1 MiB or more was added"),
     ("archive-anomaly", "the .crate departs from a clean archive"),
+    (
+        "manifest-normalisation-mismatch",
+        "the normalised Cargo.toml is not what cargo would derive from Cargo.toml.orig",
+    ),
+    (
+        "index-manifest-mismatch",
+        "the index entry's dependencies, features or links disagree with the Cargo.toml in the .crate",
+    ),
 ];
 
 /// A piece of evidence: what kind of fact, and its value (untrusted text,
