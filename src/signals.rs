@@ -50,6 +50,14 @@ pub const CODES: &[(&str, &str)] = &[
         "repository-changed",
         "the declared repository differs from the previous release's",
     ),
+    (
+        "manifest-normalisation-mismatch",
+        "the normalised Cargo.toml is not what cargo would derive from Cargo.toml.orig",
+    ),
+    (
+        "index-manifest-mismatch",
+        "the index entry's dependencies, features or links disagree with the Cargo.toml in the .crate",
+    ),
 ];
 
 /// A piece of evidence: what kind of fact, and its value (untrusted text,

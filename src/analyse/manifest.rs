@@ -242,7 +242,7 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
 
 /// The dependency tables of `section` (the root or one `target.X`). The `_`
 /// spelling is read first so that the `-` one wins, as in cargo.
-fn read_dep_tables(
+pub(crate) fn read_dep_tables(
     section: &Table,
     target: Option<&String>,
     out: &mut BTreeMap<DepKey, Dep>,
@@ -325,7 +325,7 @@ fn dependency(spec: &Value, key: &str) -> Result<Dep, ManifestError> {
     })
 }
 
-fn build(value: Option<&Value>) -> Build {
+pub(crate) fn build(value: Option<&Value>) -> Build {
     match value {
         None => Build::NotSet,
         Some(Value::Boolean(false)) => Build::Disabled,
@@ -335,7 +335,7 @@ fn build(value: Option<&Value>) -> Build {
     }
 }
 
-fn table<'a>(value: &'a Value, key: &str) -> Result<&'a Table, ManifestError> {
+pub(crate) fn table<'a>(value: &'a Value, key: &str) -> Result<&'a Table, ManifestError> {
     match value {
         Value::Table(t) => Ok(t),
         _ => Err(ManifestError::WrongType {
@@ -347,7 +347,7 @@ fn table<'a>(value: &'a Value, key: &str) -> Result<&'a Table, ManifestError> {
 
 /// A value as text: strings as they are, anything else as JSON (so an odd
 /// `edition = 2018` or `license = { workspace = true }` is kept, not lost).
-fn value_text(value: &Value) -> String {
+pub(crate) fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => serde_json::to_string(other).unwrap_or_else(|e| format!("<{e}>")),
