@@ -354,6 +354,7 @@ fn build_release(
             .and_then(|b| manifest::parse(&b).ok());
     }
     let orig_new = find(&files, "Cargo.toml.orig").and_then(|id| ctx.store.blob(id).ok());
+    let orig_for_consistency = orig_new.clone();
     let store_ref = refs::version(name, &e.vers);
     let mut provenance_signals = Vec::new();
     let provenance = ctx.upstream.enabled().then(|| {
@@ -486,6 +487,10 @@ fn build_release(
         }
     };
     sigs.append(&mut provenance_signals);
+    let consistency = new_m.map(|m| crate::analyse::consistency::check(orig_for_consistency.as_deref(), m, e));
+    if let Some(c) = &consistency {
+        sigs.extend(crate::analyse::consistency::signals(c));
+    }
     let owners_section = owners.map(|file| {
         let release = crate::owners::Release {
             version: e.vers.as_str(),
@@ -555,6 +560,27 @@ fn build_release(
             error: new_manifest.as_ref().err().cloned(),
             delta,
             orig_diff,
+            consistency_rows: consistency
+                .as_ref()
+                .map(|c| {
+                    c.findings
+                        .iter()
+                        .map(|f| {
+                            let (expected_side, found_side) = f.check.sides();
+                            model::ConsistencyRow {
+                                check: f.check.code(),
+                                subject: f.subject.to_string(),
+                                aspect: f.aspect.to_string(),
+                                expected_side,
+                                expected: f.expected.clone(),
+                                found_side,
+                                found: f.found.clone(),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            consistency,
         },
         owners: owners_section,
         code,

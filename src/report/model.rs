@@ -136,6 +136,30 @@ pub struct ManifestSection {
     pub delta: Option<ManifestDelta>,
     /// Text diff of `Cargo.toml.orig`.
     pub orig_diff: Option<DiffText>,
+    /// Whether the normalised `Cargo.toml` agrees with `Cargo.toml.orig`
+    /// and with the index entry (absent when the manifest is unreadable).
+    pub consistency: Option<crate::analyse::consistency::Consistency>,
+    /// The same findings, one row each, for the Markdown.
+    pub consistency_rows: Vec<ConsistencyRow>,
+}
+
+/// One consistency finding as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsistencyRow {
+    /// The signal code of the check.
+    pub check: &'static str,
+    /// What disagrees (untrusted: a dependency or feature name).
+    pub subject: String,
+    /// Which part of it.
+    pub aspect: String,
+    /// The reference side's name and value.
+    pub expected_side: &'static str,
+    /// Its value (untrusted), absent when missing.
+    pub expected: Option<String>,
+    /// The other side's name.
+    pub found_side: &'static str,
+    /// Its value (untrusted), absent when missing.
+    pub found: Option<String>,
 }
 
 /// What the crate page and `check` need from a report, read back from its

@@ -31,6 +31,16 @@ fn read(data: &Path, rel: &str) -> String {
 fn add(reg: &mut TestRegistry, name: &str, v: &str, t: &str, files: &[(&str, u32, &[u8])]) {
     let mut e = IndexEntry::new(name, v, crate_file_with_modes(name, v, files));
     e.pubtime = Some(t.to_owned());
+    // The index lists what the manifest declares, as crates.io writes it.
+    let dep = |name: &str, req: &str, kind: &str| {
+        serde_json::json!({"name": name, "req": req, "features": [], "optional": false,
+            "default_features": true, "target": null, "kind": kind})
+    };
+    e.deps = match v {
+        "0.1.0" => vec![dep("serde", "^1", "normal")],
+        "0.2.0" => vec![dep("serde", "^1.0.100", "normal"), dep("cc", "^1", "build")],
+        _ => Vec::new(),
+    };
     reg.add_entry(e);
 }
 
