@@ -176,7 +176,26 @@ fn parent_dir(path: &str) -> &str {
 fn resolve<'t>(tree: &'t UpTree, path: &str, blobs: &dyn Blobs) -> Option<(String, &'t UpEntry)> {
     let mut path = path.to_owned();
     for _ in 0..=MAX_SYMLINK_HOPS {
-        let entry = tree.get(path.as_bytes())?;
+        let Some(entry) = tree.get(path.as_bytes()) else {
+            // A symlinked directory on the way: replace the longest prefix
+            // that is a symlink by its target.
+            let mut cut = None;
+            for (i, _) in path.match_indices('/') {
+                if tree
+                    .get(&path.as_bytes()[..i])
+                    .is_some_and(|e| e.kind == UpKind::Symlink)
+                {
+                    cut = Some(i);
+                }
+            }
+            let i = cut?;
+            let link = tree.get(&path.as_bytes()[..i])?;
+            let target = blobs.blob(&link.id)?;
+            let target = std::str::from_utf8(&target).ok()?;
+            let dir = join(parent_dir(&path[..i]), target)?;
+            path = join(&dir, &path[i + 1..])?;
+            continue;
+        };
         match entry.kind {
             UpKind::File | UpKind::Executable => return Some((path, entry)),
             UpKind::Submodule => return None,
@@ -257,16 +276,19 @@ pub fn explain(
             up_path.clone()
         };
         let direct = tree.get(compare_with.as_bytes());
+        let via_link = resolve(tree, &compare_with, blobs).map(|(p, e)| (p, e, true, false));
         let found = match direct {
-            Some(e) if matches!(e.kind, UpKind::File | UpKind::Executable) => Some((compare_with.clone(), e, false)),
-            Some(_) => resolve(tree, &compare_with, blobs).map(|(p, e)| (p, e, true)),
-            None => relocations
-                .get(&path)
-                .and_then(|up| resolve(tree, up, blobs).map(|(p, e)| (p, e, false))),
+            Some(e) if matches!(e.kind, UpKind::File | UpKind::Executable) => {
+                Some((compare_with.clone(), e, false, false))
+            }
+            _ => via_link.or_else(|| {
+                relocations
+                    .get(&path)
+                    .and_then(|up| resolve(tree, up, blobs).map(|(p, e)| (p, e, false, true)))
+            }),
         };
         match found {
-            Some((p, e, via_link)) => {
-                let relocated = direct.is_none();
+            Some((p, e, via_link, relocated)) => {
                 if p != compare_with || relocated {
                     fr.upstream_path = Some(p.clone());
                 }
@@ -563,6 +585,28 @@ mod tests {
         let e2 = explain(&k2, &t, &inputs, &m, &Limits::default());
         assert_eq!(reason_of(&e2, "loop"), "not-in-upstream");
         assert_eq!(reason_of(&e2, "escape"), "not-in-upstream");
+    }
+
+    #[test]
+    fn a_symlinked_directory_is_followed() {
+        let mut m = Mem::default();
+        let mut t = UpTree::new();
+        up(&mut t, &mut m, "real/src/internals/ast.rs", UpKind::File, b"ast\n");
+        up(
+            &mut t,
+            &mut m,
+            "pre/derive/src/internals",
+            UpKind::Symlink,
+            b"../../../real/src/internals",
+        );
+        let k = vec![file(&mut m, "src/internals/ast.rs", b"ast\n")];
+        let inputs = Inputs {
+            dir: "pre/derive",
+            ..Inputs::default()
+        };
+        let e = explain(&k, &t, &inputs, &m, &Limits::default());
+        assert_eq!(reason_of(&e, "src/internals/ast.rs"), "identical-via-symlink");
+        assert_eq!(e.files[0].upstream_path.as_deref(), Some("real/src/internals/ast.rs"));
     }
 
     #[test]

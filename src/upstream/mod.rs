@@ -94,6 +94,7 @@ pub struct Upstream<'a> {
     opts: Options,
     repos: Mutex<HashMap<String, RepoState>>,
     reach: Mutex<HashMap<String, Arc<Reach>>>,
+    /// Package names of `Cargo.toml` blobs.
     dirs: Mutex<HashMap<ObjectId, Option<String>>>,
 }
 
@@ -378,16 +379,10 @@ impl<'a> Upstream<'a> {
     }
 
     /// The directory whose `Cargo.toml` is this release's original
-    /// manifest (same blob), else the one naming this package.
-    fn infer_dir(&self, tree_id: ObjectId, tree: &UpTree, name: &str, orig_id: Option<&str>) -> Option<String> {
-        if let Some(d) = self
-            .dirs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&tree_id)
-        {
-            return d.clone();
-        }
+    /// manifest (same blob); else, among the directories whose `Cargo.toml`
+    /// names this package, the one explaining most files by id (then the
+    /// shortest path). Package names are read once per `Cargo.toml` blob.
+    fn infer_dir(&self, tree: &UpTree, name: &str, files: &[FileEntry], orig_id: Option<&str>) -> Option<String> {
         let manifests: Vec<(&Vec<u8>, &UpEntry)> = tree
             .iter()
             .filter(|(p, e)| e.kind == UpKind::File && (p.as_slice() == b"Cargo.toml" || p.ends_with(b"/Cargo.toml")))
@@ -398,24 +393,43 @@ impl<'a> Upstream<'a> {
                 .map(|d| d.trim_end_matches('/').to_owned())
                 .unwrap_or_default()
         };
-        let mut found = orig_id.and_then(|o| manifests.iter().find(|(_, e)| e.id == o).map(|(p, _)| dir_of(p)));
-        if found.is_none() {
-            for (p, e) in manifests.iter().take(MAX_MANIFESTS_READ) {
-                let Ok(id) = ObjectId::from_hex(e.id.as_bytes()) else {
-                    continue;
-                };
-                let Ok(bytes) = self.store.blob(id) else { continue };
-                if orig_package_str(&bytes, "name").as_deref() == Some(name) {
-                    found = Some(dir_of(p));
-                    break;
+        if let Some(o) = orig_id
+            && let Some((p, _)) = manifests.iter().find(|(_, e)| e.id == o)
+        {
+            return Some(dir_of(p));
+        }
+        let mut candidates = Vec::new();
+        for (p, e) in manifests.iter().take(MAX_MANIFESTS_READ) {
+            let Ok(id) = ObjectId::from_hex(e.id.as_bytes()) else {
+                continue;
+            };
+            let cached = self
+                .dirs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&id)
+                .cloned();
+            let package = match cached {
+                Some(n) => n,
+                None => {
+                    let n = self.store.blob(id).ok().and_then(|b| orig_package_str(&b, "name"));
+                    self.dirs
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(id, n.clone());
+                    n
                 }
+            };
+            if package.as_deref() == Some(name) {
+                let d = dir_of(p);
+                let score = explain::similarity(files, tree, &d);
+                candidates.push((score, d));
             }
         }
-        self.dirs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(tree_id, found.clone());
-        found
+        candidates
+            .into_iter()
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.len().cmp(&a.1.len())).then(b.1.cmp(&a.1)))
+            .map(|(_, d)| d)
     }
 
     /// The provenance section and signals of one release.
@@ -626,10 +640,9 @@ impl<'a> Upstream<'a> {
         match basis {
             Some((commit, source)) => {
                 if let Some(tree) = self.tree_of(commit) {
-                    let tree_id = self.store.commit_time_tree(commit).map(|(_, t)| t);
                     let (dir, dir_source) = match claim.as_ref().and_then(|c| c.safe_path.clone()) {
                         Some(p) => (p, "path_in_vcs"),
-                        None => match tree_id.and_then(|t| self.infer_dir(t, &tree, r.name, orig_id)) {
+                        None => match self.infer_dir(&tree, r.name, r.files, orig_id) {
                             Some(d) => (d, "inferred"),
                             None => (String::new(), "root"),
                         },
@@ -728,9 +741,9 @@ impl<'a> Upstream<'a> {
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         candidates.truncate(MAX_NEAREST_CANDIDATES);
         let mut best: Option<(f64, ObjectId)> = None;
-        for (_, c, tree_id) in &candidates {
+        for (_, c, _) in &candidates {
             let Some(tree) = self.tree_of(*c) else { continue };
-            let dir = self.infer_dir(*tree_id, &tree, r.name, orig_id).unwrap_or_default();
+            let dir = self.infer_dir(&tree, r.name, r.files, orig_id).unwrap_or_default();
             let s = explain::similarity(r.files, &tree, &dir);
             if best.is_none_or(|(b, _)| s > b) {
                 best = Some((s, *c));
