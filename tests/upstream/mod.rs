@@ -604,3 +604,174 @@ fn manifests_that_disagree_with_each_other_or_the_index_are_signalled() {
     let rows = r["manifest"]["consistency_rows"].to_string();
     assert!(rows.contains("sneaky") && rows.contains("other"), "{rows}");
 }
+
+/// BAD-INPUTS 28: hostile URLs are refused before anything runs; a fetch is
+/// capped in size and time; submodules are never fetched.
+#[test]
+fn hostile_urls_huge_repositories_hanging_servers_and_submodules() {
+    let tmp = temp_dir();
+    let up = tmp.path().join("up");
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    // A server that accepts and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    std::fs::write(
+        home.join(".gitconfig"),
+        format!(
+            "[url \"file://{up}/\"]\n\tinsteadOf = https://github.com/\n[url \"git://127.0.0.1:{port}/\"]\n\tinsteadOf = https://example.org/\n",
+            up = up.display()
+        ),
+    )
+    .expect("gitconfig");
+
+    // 3 MiB that does not compress.
+    let big = repo(&up, "acme/big");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..3 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    write(
+        &big,
+        &[("Cargo.toml", b"[package]\nname = \"big\"\n"), ("blob.bin", &noise)],
+    );
+    commit(&big, "big");
+
+    // A submodule: a gitlink to a commit that exists nowhere here.
+    let subs = repo(&up, "acme/subs");
+    let lib: &[u8] = b"pub fn s() {}\n";
+    write(
+        &subs,
+        &[
+            ("Cargo.toml", b"[package]\nname = \"subs\"\n"),
+            ("src/lib.rs", lib),
+            (
+                ".gitmodules",
+                b"[submodule \"dep\"]\n\tpath = vendor/dep\n\turl = ext::sh -c touch% /tmp/cargofox-pwned\n",
+            ),
+        ],
+    );
+    let gitlink = "1111111111111111111111111111111111111111";
+    git(&subs, &["add", "-A"]);
+    git(
+        &subs,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{gitlink},vendor/dep"),
+        ],
+    );
+    git(&subs, &["commit", "-q", "-m", "with a submodule"]);
+    let subs_head = git(&subs, &["rev-parse", "HEAD"]).trim().to_owned();
+
+    let mut reg = TestRegistry::new();
+    let plain = |name: &str, url: &str, extra: &[(&str, &[u8])]| {
+        let mut files: Vec<(String, Vec<u8>)> = vec![("Cargo.toml".to_owned(), normalised(name, "0.1.0", url))];
+        files.extend(extra.iter().map(|(p, c)| (p.to_string(), c.to_vec())));
+        files
+    };
+    let cases: Vec<(&str, Vec<(String, Vec<u8>)>)> = vec![
+        ("big", plain("big", "https://github.com/acme/big", &[])),
+        (
+            "subs",
+            plain(
+                "subs",
+                "https://github.com/acme/subs",
+                &[
+                    ("Cargo.toml.orig", b"[package]\nname = \"subs\"\n"),
+                    ("src/lib.rs", lib),
+                    (".cargo_vcs_info.json", &vcs_info(&subs_head, Some(""), false)),
+                ],
+            ),
+        ),
+        ("hang", plain("hang", "https://example.org/hang", &[])),
+        ("extish", plain("extish", "ext::sh -c touch% /tmp/cargofox-pwned", &[])),
+        (
+            "sshish",
+            plain("sshish", "ssh://-oProxyCommand=touch%20/tmp/cargofox-pwned/x", &[]),
+        ),
+        ("private", plain("private", "https://169.254.169.254/latest", &[])),
+    ];
+    for (name, files) in &cases {
+        let files: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (p.as_str(), c.as_slice())).collect();
+        add(&mut reg, name, "0.1.0", "2025-01-01T00:00:00Z", &files);
+    }
+    let data = tmp.path().join("data");
+    let started = std::time::Instant::now();
+    let out = Cargofox::new()
+        .data(&data)
+        .registry(&reg.file_url())
+        .args(["--current-time", NOW])
+        .env("HOME", &home)
+        .arg("sync")
+        .args(["--upstream-max-mib", "1", "--upstream-timeout", "2"])
+        .args(cases.iter().map(|(n, _)| *n))
+        .run();
+    out.assert_success();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        !Path::new("/tmp/cargofox-pwned").exists(),
+        "something ran a crate-supplied command"
+    );
+
+    let r = report(&data, "big", "0.1.0");
+    assert_eq!(
+        r["provenance"]["repository"]["status"], "unreachable",
+        "{:#}",
+        r["provenance"]
+    );
+    assert!(
+        r["provenance"]["repository"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("limit")),
+        "{:#}",
+        r["provenance"]
+    );
+    let r = report(&data, "hang", "0.1.0");
+    assert_eq!(
+        r["provenance"]["repository"]["status"], "unreachable",
+        "{:#}",
+        r["provenance"]
+    );
+    assert!(
+        r["provenance"]["repository"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("timed out")),
+        "{:#}",
+        r["provenance"]
+    );
+    for name in ["extish", "sshish", "private"] {
+        let r = report(&data, name, "0.1.0");
+        assert_eq!(
+            r["provenance"]["repository"]["status"], "refused",
+            "{name}: {:#}",
+            r["provenance"]
+        );
+        assert_eq!(r["provenance"]["verdict"], "no-basis");
+    }
+    let r = report(&data, "subs", "0.1.0");
+    assert_eq!(r["provenance"]["verdict"], "exact", "{:#}", r["provenance"]);
+    let store = data.join("store.git");
+    let probe = std::process::Command::new("git")
+        .args(["--git-dir", &store.to_string_lossy(), "cat-file", "-e", gitlink])
+        .output()
+        .expect("git");
+    assert!(!probe.status.success(), "the submodule's commit was fetched");
+    assert!(!store.join("modules").exists());
+}
