@@ -605,6 +605,9 @@ fn manifests_that_disagree_with_each_other_or_the_index_are_signalled() {
     assert!(rows.contains("sneaky") && rows.contains("other"), "{rows}");
 }
 
+/// A crate's files, owned.
+type Files = Vec<(String, Vec<u8>)>;
+
 /// BAD-INPUTS 28: hostile URLs are refused before anything runs; a fetch is
 /// capped in size and time; submodules are never fetched.
 #[test]
@@ -682,7 +685,7 @@ fn hostile_urls_huge_repositories_hanging_servers_and_submodules() {
         files.extend(extra.iter().map(|(p, c)| (p.to_string(), c.to_vec())));
         files
     };
-    let cases: Vec<(&str, Vec<(String, Vec<u8>)>)> = vec![
+    let cases: Vec<(&str, Files)> = vec![
         ("big", plain("big", "https://github.com/acme/big", &[])),
         (
             "subs",
