@@ -270,9 +270,31 @@ impl Watchdog {
 }
 
 fn err(e: impl std::fmt::Display) -> String {
-    let s = format!("{e:#}");
-    // gix error chains can be long; the first lines say what happened.
-    s.lines().take(3).collect::<Vec<_>>().join("; ")
+    // gix's errors carry their causes as a chain of messages on several
+    // lines; keep the messages, one line, bounded.
+    let full = format!("{e:#}");
+    let mut parts: Vec<&str> = Vec::new();
+    for line in full.lines() {
+        let line = line.trim().trim_start_matches("Caused by:").trim();
+        let line = line
+            .strip_prefix("Message { message: \"")
+            .and_then(|l| l.strip_suffix("\" }"))
+            .unwrap_or(line);
+        let line = line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ':').trim();
+        if !line.is_empty() && !parts.contains(&line) {
+            parts.push(line);
+        }
+    }
+    let mut out = parts.join(": ");
+    if out.len() > 400 {
+        let mut cut = 400;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
 }
 
 /// A thread-local repository configured for fetching untrusted remotes.
