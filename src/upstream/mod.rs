@@ -82,6 +82,9 @@ struct RepoState {
     refused: BTreeMap<ObjectId, String>,
 }
 
+/// Ref name (after `refs/upstream/<key>/<kind>/`) → commit.
+type PeeledRefs = BTreeMap<String, ObjectId>;
+
 /// Reachability from branches and tags, computed once per repository.
 struct Reach {
     from_branches_and_tags: HashSet<ObjectId>,
@@ -96,6 +99,9 @@ pub struct Upstream<'a> {
     reach: Mutex<HashMap<String, Arc<Reach>>>,
     /// Package names of `Cargo.toml` blobs.
     dirs: Mutex<HashMap<ObjectId, Option<String>>>,
+    /// Refs under `refs/upstream/<key>/<kind>/`, peeled, until the next
+    /// fetch of that repository.
+    refs: Mutex<HashMap<(String, &'static str), Arc<PeeledRefs>>>,
 }
 
 /// Everything about one release the stage needs.
@@ -265,6 +271,7 @@ impl<'a> Upstream<'a> {
             repos: Mutex::default(),
             reach: Mutex::default(),
             dirs: Mutex::default(),
+            refs: Mutex::default(),
         }
     }
 
@@ -335,6 +342,25 @@ impl<'a> Upstream<'a> {
         self.repos.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The peeled refs of one kind (`heads`, `tags`, `other`), memoised.
+    fn refs(&self, key: &str, kind: &'static str) -> Arc<PeeledRefs> {
+        let memo_key = (key.to_owned(), kind);
+        if let Some(r) = self
+            .refs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&memo_key)
+        {
+            return Arc::clone(r);
+        }
+        let r = Arc::new(self.store.upstream_refs(key, kind).unwrap_or_default());
+        self.refs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(memo_key, Arc::clone(&r));
+        r
+    }
+
     fn reach(&self, key: &str) -> Arc<Reach> {
         let mut memo = self.reach.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(r) = memo.get(key) {
@@ -342,7 +368,7 @@ impl<'a> Upstream<'a> {
         }
         let mut tips: Vec<ObjectId> = Vec::new();
         for kind in ["heads", "tags"] {
-            tips.extend(self.store.upstream_refs(key, kind).unwrap_or_default().into_values());
+            tips.extend(self.refs(key, kind).values().copied());
         }
         let (set, capped) = self.store.reachable(tips, MAX_WALK);
         let r = Arc::new(Reach {
@@ -526,8 +552,7 @@ impl<'a> Upstream<'a> {
             }
             _ => repo.status = "offline".to_owned(),
         }
-        let have_refs = !self.store.upstream_refs(&u.key, "heads").unwrap_or_default().is_empty()
-            || !self.store.upstream_refs(&u.key, "tags").unwrap_or_default().is_empty();
+        let have_refs = !self.refs(&u.key, "heads").is_empty() || !self.refs(&u.key, "tags").is_empty();
         let clone_dir = "upstream.git";
         checks.push(CheckCommand {
             what: "fetch the repository yourself (bare, no checkout)".to_owned(),
@@ -552,7 +577,7 @@ impl<'a> Upstream<'a> {
                 } else if reach.as_ref().is_some_and(|r| r.capped) {
                     "unknown"
                 } else {
-                    let other = self.store.upstream_refs(&u.key, "other").unwrap_or_default();
+                    let other = self.refs(&u.key, "other");
                     cf.via = other.iter().find(|(_, c)| **c == id).map(|(n, _)| format!("refs/{n}"));
                     if cf.via.is_none() {
                         cf.via = Some("fetched by id".to_owned());
@@ -591,7 +616,7 @@ impl<'a> Upstream<'a> {
         }
 
         // Tags.
-        let tags = self.store.upstream_refs(&u.key, "tags").unwrap_or_default();
+        let tags = self.refs(&u.key, "tags");
         let candidates = claim::tag_candidates(r.name, r.version);
         section.tags_tried = candidates.len();
         let tag = candidates.iter().find_map(|t| tags.get(t).map(|c| (t.clone(), *c)));
@@ -710,13 +735,7 @@ impl<'a> Upstream<'a> {
     /// A branch or tag whose tip is `id`.
     fn tip_naming(&self, key: &str, id: ObjectId) -> Option<String> {
         for kind in ["tags", "heads"] {
-            if let Some((n, _)) = self
-                .store
-                .upstream_refs(key, kind)
-                .ok()?
-                .into_iter()
-                .find(|(_, c)| *c == id)
-            {
+            if let Some((n, _)) = self.refs(key, kind).iter().find(|(_, c)| **c == id) {
                 return Some(format!("refs/{kind}/{n}"));
             }
         }
