@@ -47,6 +47,10 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("dirty-publish", "cargo packaged the release from a dirty working tree"),
     (
+        "trusted-publishing-commit-mismatch",
+        "the commit the registry attests differs from the claimed commit or the tag's",
+    ),
+    (
         "repository-changed",
         "the declared repository differs from the previous release's",
     ),

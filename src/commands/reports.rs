@@ -500,6 +500,11 @@ fn build_release(
         sigs.extend(crate::owners::signals(file, &release, &Default::default()));
         owners_section(file, e, prev_published)
     });
+    let mut provenance = provenance;
+    if let (Some(p), Some(o)) = (provenance.as_mut(), owners_section.as_ref()) {
+        let sha = o.trusted_publishing.as_ref().and_then(|t| t.sha.as_deref());
+        sigs.extend(crate::upstream::check_trusted_commit(p, sha));
+    }
 
     let dl = ctx.registry.download_url(name, &e.vers, &e.cksum);
     let mut checks = vec![

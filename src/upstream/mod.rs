@@ -232,8 +232,38 @@ pub struct ProvenanceSection {
     pub nearest: Option<NearestCommit>,
     /// Every file explained against the basis (absent without one).
     pub comparison: Option<Explanation>,
+    /// With trusted publishing: the commit the registry attests the CI run
+    /// built, the claimed commit and the tag's commit, compared.
+    pub commit_claims: Option<crate::owners::CommitCheck>,
     /// Commands that re-check these facts.
     pub checks: Vec<CheckCommand>,
+}
+
+/// Compare the trusted-publishing commit (attested by the registry) with the
+/// claimed commit and the tag's, record it in the section, and raise
+/// `trusted-publishing-commit-mismatch` when two of them differ.
+pub fn check_trusted_commit(section: &mut ProvenanceSection, trusted_sha: Option<&str>) -> Option<Signal> {
+    let trusted = trusted_sha?;
+    let vcs = section.vcs_info.as_ref().and_then(|v| v.claim.sha1.as_deref());
+    let tag = section.tag.as_ref().map(|t| t.commit.as_str());
+    let check = crate::owners::compare_commits(Some(trusted), vcs, tag);
+    let disagree = check.agree == Some(false);
+    let evidence = check
+        .claims
+        .iter()
+        .map(|(k, v)| Evidence {
+            fact: k,
+            value: v.clone(),
+        })
+        .collect();
+    section.commit_claims = Some(check);
+    disagree.then(|| {
+        signal(
+            "trusted-publishing-commit-mismatch",
+            "the commit the registry attests the CI run built differs from the commit .cargo_vcs_info.json claims or the version tag names".to_owned(),
+            evidence,
+        )
+    })
 }
 
 fn quote(s: &str) -> String {
@@ -522,6 +552,7 @@ impl<'a> Upstream<'a> {
             basis: None,
             nearest: None,
             comparison: None,
+            commit_claims: None,
             checks: Vec::new(),
         };
         let u = match canonical {
@@ -830,5 +861,65 @@ fn file_signals(ex: &Explanation, sigs: &mut Vec<Signal>) {
             ),
             differs,
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(sha1: Option<&str>, tag: Option<&str>) -> ProvenanceSection {
+        ProvenanceSection {
+            verdict: "exact",
+            no_basis_reason: None,
+            repository: RepositoryFacts {
+                declared: None,
+                canonical: None,
+                refused: None,
+                fetched_from: None,
+                status: "fetched".to_owned(),
+                error: None,
+                changed_from: None,
+            },
+            vcs_info: sha1.map(|s| ClaimFacts {
+                claim: VcsClaim {
+                    sha1: Some(s.to_owned()),
+                    ..VcsClaim::default()
+                },
+                commit_status: Some("reachable".to_owned()),
+                via: None,
+                remote_answer: None,
+            }),
+            tag: tag.map(|t| TagFacts {
+                name: "v1.0.0".to_owned(),
+                commit: t.to_owned(),
+                agrees_with_vcs_info: None,
+            }),
+            tags_tried: 1,
+            basis: None,
+            nearest: None,
+            comparison: None,
+            commit_claims: None,
+            checks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn trusted_publishing_commit_is_compared_with_the_claim_and_the_tag() {
+        let a = "0123456789abcdef0123456789abcdef01234567";
+        let b = "89abcdef0123456789abcdef0123456789abcdef";
+        let mut s = section(Some(a), Some(a));
+        assert_eq!(check_trusted_commit(&mut s, Some(a)), None);
+        assert_eq!(s.commit_claims.as_ref().and_then(|c| c.agree), Some(true));
+        let mut s = section(Some(a), Some(a));
+        let sig = check_trusted_commit(&mut s, Some(b)).expect("a signal");
+        assert_eq!(sig.code, "trusted-publishing-commit-mismatch");
+        assert_eq!(sig.evidence.len(), 3);
+        let mut s = section(None, None);
+        assert_eq!(check_trusted_commit(&mut s, Some(b)), None);
+        assert_eq!(s.commit_claims.as_ref().and_then(|c| c.agree), None);
+        let mut s = section(Some(a), None);
+        assert_eq!(check_trusted_commit(&mut s, None), None);
+        assert!(s.commit_claims.is_none(), "nothing recorded without trusted publishing");
     }
 }
