@@ -206,6 +206,14 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 clock,
             };
             let (outcome, _) = commands::sync::run(&opts, &registry, &store, &stage, &mut out)?;
+            let st = upstream.stats();
+            tracing::info!(
+                fetches = st.fetches,
+                fetch_ms = st.fetch_time.as_millis() as u64,
+                releases = st.releases,
+                compare_ms = st.compare_time.as_millis() as u64,
+                "upstream stage"
+            );
             Ok(outcome)
         }
         Command::Verify(args) => {

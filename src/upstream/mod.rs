@@ -102,6 +102,21 @@ pub struct Upstream<'a> {
     /// Refs under `refs/upstream/<key>/<kind>/`, peeled, until the next
     /// fetch of that repository.
     refs: Mutex<HashMap<(String, &'static str), Arc<PeeledRefs>>>,
+    /// Time spent fetching and comparing, and releases compared.
+    stats: Mutex<Stats>,
+}
+
+/// What the stage cost in one run (logged at the end of a sync).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    /// Repository fetches (including the extra ones for claimed commits).
+    pub fetches: usize,
+    /// Wall time spent fetching.
+    pub fetch_time: Duration,
+    /// Releases given a provenance section.
+    pub releases: usize,
+    /// Wall time spent on them (refs, reachability, trees, explanation).
+    pub compare_time: Duration,
 }
 
 /// Everything about one release the stage needs.
@@ -302,7 +317,13 @@ impl<'a> Upstream<'a> {
             reach: Mutex::default(),
             dirs: Mutex::default(),
             refs: Mutex::default(),
+            stats: Mutex::default(),
         }
+    }
+
+    /// What the stage cost so far.
+    pub fn stats(&self) -> Stats {
+        *self.stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether the stage runs at all.
@@ -349,7 +370,13 @@ impl<'a> Upstream<'a> {
                 max_bytes: self.opts.max_bytes,
             };
             tracing::info!(url = %u.canonical, "fetching upstream");
+            let started = std::time::Instant::now();
             let f = self.store.fetch_upstream(&spec);
+            {
+                let mut st = self.stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                st.fetches += 1;
+                st.fetch_time += started.elapsed();
+            }
             if let Some(e) = &f.error {
                 tracing::warn!(url = %u.canonical, error = %e, "upstream unreachable");
             }
@@ -490,6 +517,15 @@ impl<'a> Upstream<'a> {
 
     /// The provenance section and signals of one release.
     pub fn provenance(&self, r: &Release<'_>, blobs: &dyn Blobs, limits: &Limits) -> (ProvenanceSection, Vec<Signal>) {
+        let started = std::time::Instant::now();
+        let out = self.provenance_inner(r, blobs, limits);
+        let mut st = self.stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.releases += 1;
+        st.compare_time += started.elapsed();
+        out
+    }
+
+    fn provenance_inner(&self, r: &Release<'_>, blobs: &dyn Blobs, limits: &Limits) -> (ProvenanceSection, Vec<Signal>) {
         let mut sigs = Vec::new();
         let mut checks = Vec::new();
         let canonical = r.repository.as_deref().map(url::normalise);
