@@ -1,6 +1,8 @@
 //! Where results and progress go: results (one line per crate, the summary,
 //! loud failure lines) to stdout; progress bars to stderr and only on a
-//! terminal. Commands write through this, never with `println!`.
+//! terminal. Commands write through this, never with `println!`. Also the
+//! two formats every command's output shares: UTC timestamps and shell
+//! words in the check commands printed for readers.
 
 use std::io::{IsTerminal, Write};
 
@@ -99,6 +101,19 @@ pub fn format_utc(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// A word for a POSIX shell: as it is when it holds only characters no shell
+/// treats specially, else single-quoted.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._+-/:^{}@".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::analyse::manifest::{self, Manifest};
 use crate::audit::Audit;
 use crate::compare;
 use crate::message::parse_commit_message;
-use crate::output::{Clock, format_utc};
+use crate::output::{Clock, format_utc, shell_quote};
 use crate::owners::history::OwnersFile;
 use crate::registry::index::{IndexEntry, RegistryConfig};
 use crate::report::model::{self, Check, Facts, ManifestSection, Previous, ReleaseReport, ReportSummary};
@@ -55,17 +55,6 @@ pub struct Written {
 }
 
 use super::{StoreBlobs, file_entries as entries_of};
-
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._+-/:^{}@".contains(&b))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
 
 /// The crate-level summary kept in `crates.json` for the README.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -376,30 +376,18 @@ impl Store {
     pub fn tree_files(&self, tree: ObjectId) -> Result<Vec<TreeFile>, StoreError> {
         let repo = self.local();
         let mut out = Vec::new();
-        let mut stack = vec![(Vec::new(), tree)];
-        while let Some((prefix, id)) = stack.pop() {
-            let t = repo.find_tree(id).map_err(StoreError::git)?;
-            let decoded = t.decode().map_err(StoreError::git)?;
-            for e in &decoded.entries {
-                let mut path = prefix.clone();
-                if !path.is_empty() {
-                    path.push(b'/');
-                }
-                path.extend_from_slice(e.filename);
-                let oid = e.oid.to_owned();
-                if e.mode.is_tree() {
-                    stack.push((path, oid));
-                } else if e.mode.is_blob() {
-                    let size = repo.find_header(oid).map_err(StoreError::git)?.size();
-                    out.push(TreeFile {
-                        path,
-                        executable: e.mode.is_executable(),
-                        id: oid,
-                        size,
-                    });
-                }
+        walk_tree(&repo, tree, |path, mode, id| {
+            if mode.is_blob() {
+                let size = repo.find_header(id).map_err(StoreError::git)?.size();
+                out.push(TreeFile {
+                    path,
+                    executable: mode.is_executable(),
+                    id,
+                    size,
+                });
             }
-        }
+            Ok(())
+        })?;
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
@@ -640,6 +628,34 @@ impl gix::objs::Find for PeelByHeader {
             }
         }
     }
+}
+
+/// Call `f` with the full path, mode and id of every non-tree entry below
+/// `tree` (depth first, in no particular order).
+fn walk_tree(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    mut f: impl FnMut(Vec<u8>, gix::object::tree::EntryMode, ObjectId) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut stack = vec![(Vec::new(), tree)];
+    while let Some((prefix, id)) = stack.pop() {
+        let t = repo.find_tree(id).map_err(StoreError::git)?;
+        let decoded = t.decode().map_err(StoreError::git)?;
+        for e in &decoded.entries {
+            let mut path = prefix.clone();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(e.filename);
+            let oid = e.oid.to_owned();
+            if e.mode.is_tree() {
+                stack.push((path, oid));
+            } else {
+                f(path, e.mode, oid)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

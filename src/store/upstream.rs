@@ -184,32 +184,19 @@ impl Store {
     pub fn upstream_tree(&self, tree: ObjectId) -> Result<BTreeMap<Vec<u8>, (EntryKind, ObjectId)>, StoreError> {
         let repo = self.local();
         let mut out = BTreeMap::new();
-        let mut stack = vec![(Vec::new(), tree)];
-        while let Some((prefix, id)) = stack.pop() {
-            let t = repo.find_tree(id).map_err(StoreError::git)?;
-            let decoded = t.decode().map_err(StoreError::git)?;
-            for e in &decoded.entries {
-                let mut path: Vec<u8> = prefix.clone();
-                if !path.is_empty() {
-                    path.push(b'/');
-                }
-                path.extend_from_slice(e.filename);
-                let oid = e.oid.to_owned();
-                let kind = if e.mode.is_tree() {
-                    stack.push((path, oid));
-                    continue;
-                } else if e.mode.is_link() {
-                    EntryKind::Symlink
-                } else if e.mode.is_commit() {
-                    EntryKind::Submodule
-                } else if e.mode.is_executable() {
-                    EntryKind::Executable
-                } else {
-                    EntryKind::File
-                };
-                out.insert(path, (kind, oid));
-            }
-        }
+        super::walk_tree(&repo, tree, |path, mode, id| {
+            let kind = if mode.is_link() {
+                EntryKind::Symlink
+            } else if mode.is_commit() {
+                EntryKind::Submodule
+            } else if mode.is_executable() {
+                EntryKind::Executable
+            } else {
+                EntryKind::File
+            };
+            out.insert(path, (kind, id));
+            Ok(())
+        })?;
         Ok(out)
     }
 }

@@ -24,6 +24,7 @@ use gix::ObjectId;
 use serde::Serialize;
 
 use crate::compare::{Blobs, FileEntry, Limits};
+use crate::output::shell_quote;
 use crate::signals::{Evidence, Signal, signal};
 use crate::store::Store;
 use crate::store::upstream::{EntryKind, FetchSpec};
@@ -281,17 +282,6 @@ pub fn check_trusted_commit(section: &mut ProvenanceSection, trusted_sha: Option
     })
 }
 
-fn quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._+-/:@^{}".contains(&b))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 fn orig_package_str(orig: &[u8], key: &str) -> Option<String> {
     let text = std::str::from_utf8(orig).ok()?;
     let table: toml::Table = toml::from_str(text).ok()?;
@@ -525,7 +515,12 @@ impl<'a> Upstream<'a> {
         out
     }
 
-    fn provenance_inner(&self, r: &Release<'_>, blobs: &dyn Blobs, limits: &Limits) -> (ProvenanceSection, Vec<Signal>) {
+    fn provenance_inner(
+        &self,
+        r: &Release<'_>,
+        blobs: &dyn Blobs,
+        limits: &Limits,
+    ) -> (ProvenanceSection, Vec<Signal>) {
         let mut sigs = Vec::new();
         let mut checks = Vec::new();
         let canonical = r.repository.as_deref().map(url::normalise);
@@ -623,7 +618,7 @@ impl<'a> Upstream<'a> {
         let clone_dir = "upstream.git";
         checks.push(CheckCommand {
             what: "fetch the repository yourself (bare, no checkout)".to_owned(),
-            command: format!("git clone --bare {} {clone_dir}", quote(&u.canonical)),
+            command: format!("git clone --bare {} {clone_dir}", shell_quote(&u.canonical)),
         });
 
         // The claimed commit.
@@ -715,7 +710,7 @@ impl<'a> Upstream<'a> {
                 what: "the tag's commit".to_owned(),
                 command: format!(
                     "git -C {clone_dir} rev-parse {}",
-                    quote(&format!("refs/tags/{t}^{{commit}}"))
+                    shell_quote(&format!("refs/tags/{t}^{{commit}}"))
                 ),
             });
         }
@@ -762,8 +757,8 @@ impl<'a> Upstream<'a> {
                             .to_owned(),
                         command: format!(
                             "git --git-dir cargofox-data/store.git diff --stat {} {}",
-                            quote(&spec),
-                            quote(&r.store_ref)
+                            shell_quote(&spec),
+                            shell_quote(&r.store_ref)
                         ),
                     });
                     section.basis = Some(BasisFacts {
