@@ -36,7 +36,12 @@
 # It must not: touch src/, tests/ or the Cargo files, or run any cargo command
 # but `cargo build --release`. Everything it writes is under bench/out/.
 #
-# Usage: bench/run.sh [--baseline-only] [--runs N] [CORPUS]
+# Usage: bench/run.sh [--baseline-only] [--runs N] [--mirrors FILE] [CORPUS]
+#   --mirrors FILE: compare with upstream repositories served from local
+#   mirrors (FILE: `<canonical URL> <local git directory>` per line, turned
+#   into `insteadOf` rules in a throwaway HOME for the cargofox runs only);
+#   without it the cargofox runs use --no-upstream, so that no run depends
+#   on the network.
 #   CORPUS defaults to bench/corpus; CARGOFOX_BIN=path times another binary
 #   instead of building target/release/cargofox. Exit status: 0 all well, 1 tree/ref
 #   mismatches, a failed run or a failed audit check, 2 usage or setup error.
@@ -49,11 +54,13 @@ WORK=$OUT/work
 RUNS=3
 BASELINE_ONLY=0
 CORPUS=$BENCH/corpus
+MIRRORS=
 
 while [ $# -gt 0 ]; do
     case $1 in
         --baseline-only) BASELINE_ONLY=1 ;;
         --runs) RUNS=${2:?--runs needs a number}; shift ;;
+        --mirrors) MIRRORS=${2:?--mirrors needs a file}; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown option: $1" >&2; exit 2 ;;
         *) CORPUS=$1 ;;
@@ -72,6 +79,20 @@ export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 unset CARGOFOX_AUDIT
 # CARGOFOX_BIN=/path/to/cargofox benchmarks another build (and skips step a).
 BIN=${CARGOFOX_BIN:-$ROOT/target/release/cargofox}
+# How cargofox runs: with upstream mirrors (their insteadOf rules in a
+# throwaway HOME) or without upstream at all.
+if [ -n "$MIRRORS" ]; then
+    rm -rf "$WORK/home"; mkdir -p "$WORK/home"
+    while read -r url path; do
+        [ -n "$url" ] || continue
+        printf '[url "file://%s"]\n\tinsteadOf = %s\n' "$(cd "$path" && pwd)" "$url" >>"$WORK/home/.gitconfig"
+    done <"$MIRRORS"
+    CF=(env -u GIT_CONFIG_GLOBAL "HOME=$WORK/home" "$BIN")
+    UPSTREAM_NOTE="upstream compared against local mirrors ($MIRRORS)"
+else
+    CF=("$BIN")
+    UPSTREAM_NOTE="--no-upstream (no --mirrors given)"
+fi
 
 # ---- (a) release binary ---------------------------------------------------
 if [ "$BASELINE_ONLY" = 0 ] && [ -z "${CARGOFOX_BIN:-}" ]; then
@@ -218,14 +239,14 @@ for run in $(seq 1 "$RUNS"); do
                 watch_start "$dir" "$OUT/$method.run$run.phases"
                 # shellcheck disable=SC2086 # CRATES is a list of crate names
                 timed "$method" "$run" "$dir/store.git" "$log" "$OUT/$method.run$run.phases" -- \
-                    "$BIN" --data "$dir" --registry "file://$CORPUS" sync $CRATES
+                    "${CF[@]}" --data "$dir" --registry "file://$CORPUS" sync $([ -n "$MIRRORS" ] || echo --no-upstream) $CRATES
                 watch_stop
                 audit_check "$method" "$run" "$dir" ;;
             cargofox-noop)
                 dir=$WORK/cargofox
                 # shellcheck disable=SC2086
                 timed "$method" "$run" "$dir/store.git" "$log" "" -- \
-                    "$BIN" --data "$dir" --registry "file://$CORPUS" sync $CRATES
+                    "${CF[@]}" --data "$dir" --registry "file://$CORPUS" sync $([ -n "$MIRRORS" ] || echo --no-upstream) $CRATES
                 audit_check "$method" "$run" "$dir" ;;
             cargofox-reports)
                 dir=$WORK/cargofox
@@ -233,7 +254,7 @@ for run in $(seq 1 "$RUNS"); do
                 watch_start "$dir" "$OUT/$method.run$run.phases"
                 # shellcheck disable=SC2086
                 timed "$method" "$run" "$dir/store.git" "$log" "$OUT/$method.run$run.phases" -- \
-                    "$BIN" --data "$dir" --registry "file://$CORPUS" sync $CRATES
+                    "${CF[@]}" --data "$dir" --registry "file://$CORPUS" sync $([ -n "$MIRRORS" ] || echo --no-upstream) $CRATES
                 watch_stop
                 audit_check "$method" "$run" "$dir" ;;
         esac
@@ -242,7 +263,7 @@ done
 
 # ---- (d) cross-check and (e) report ---------------------------------------
 # The stores of the last run stay in bench/out/work/ for inspection.
-export LOG_P_ARGS
+export LOG_P_ARGS UPSTREAM_NOTE
 LOG_P_ARGS=$(printf '%s\n' "${LOG_P[@]}" "${LOG_REVS[@]}")
 python3 - "$OUT" "$RUNS" <<'PY'
 import json, os, re, statistics, subprocess, sys, platform, datetime
@@ -575,7 +596,7 @@ doc = "\n".join([
     f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; "
     f"load average {os.environ.get('LOAD_BEFORE', '?')} before the runs, "
     f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} after.",
-    f"cargofox: {os.environ.get('BIN_INFO', 'not run')}.",
+    f"cargofox: {os.environ.get('BIN_INFO', 'not run')}; {os.environ.get('UPSTREAM_NOTE', '')}.",
     f"`git log -p` command: `git --git-dir STORE {os.environ.get('LOG_P_CMD', '')}` (patch to /dev/null).",
     "",
     *sections,
