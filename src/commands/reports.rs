@@ -441,16 +441,27 @@ fn owners_section(file: &OwnersFile, e: &IndexEntry, prev: Option<(&str, i64)>) 
     }
 }
 
-/// Rewrite `crates.json` and the README from the crates touched in this run.
-pub fn update_index(ctx: &Context<'_>, touched: &BTreeMap<String, CrateSummary>, changed: bool) -> anyhow::Result<()> {
-    let mut all: BTreeMap<String, CrateSummary> = ctx
-        .audit
+/// Rewrite `crates.json`, the README and the statistics (`STATS.md`,
+/// `stats.json`, recounted from every report) when a report changed, a
+/// crate's summary changed, or one of them is missing. `touched` holds the
+/// summaries of the crates of this run (or of the merged shards); the other
+/// crates keep their entries in `crates.json`. Only the audit repository,
+/// the templates and the clock are needed, so `sync` and `merge` share it.
+pub fn update_index(
+    audit: &Audit,
+    renderer: &Renderer,
+    clock: Clock,
+    touched: &BTreeMap<String, CrateSummary>,
+    changed: bool,
+) -> anyhow::Result<()> {
+    let mut all: BTreeMap<String, CrateSummary> = audit
         .read("crates.json")
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let before = all.clone();
     all.extend(touched.iter().map(|(k, v)| (k.clone(), v.clone())));
-    if !changed && all == before && ctx.audit.read("crates.json").is_some() {
+    let present = |f: &str| audit.dir().join(f).is_file();
+    if !changed && all == before && present("crates.json") && present("stats.json") {
         return Ok(());
     }
     let mut json = serde_json::to_vec_pretty(&all)?;
@@ -460,12 +471,13 @@ pub fn update_index(ctx: &Context<'_>, touched: &BTreeMap<String, CrateSummary>,
         .map(|(name, s)| minijinja::context! { name => name, versions => s.versions, latest => s.latest.clone(), link => s.link.clone() })
         .collect();
     let total: usize = all.values().map(|s| s.versions).sum();
-    let readme = ctx.renderer.render(
+    let readme = renderer.render(
         "index.md.j2",
-        minijinja::context! { crates => crates, total_versions => total, updated => format_utc(ctx.clock.now()) },
+        minijinja::context! { crates => crates, total_versions => total, updated => format_utc(clock.now()) },
     )?;
-    // README first: `crates.json` decides whether the README is current.
-    ctx.audit.write("README.md", readme.as_bytes())?;
-    ctx.audit.write("crates.json", &json)?;
+    // README and statistics first: `crates.json` decides whether they are current.
+    audit.write("README.md", readme.as_bytes())?;
+    super::stats::regenerate(audit, renderer)?;
+    audit.write("crates.json", &json)?;
     Ok(())
 }

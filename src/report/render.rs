@@ -18,6 +18,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("macros.j2", include_str!("../../templates/macros.j2")),
     ("files.md.j2", include_str!("../../templates/files.md.j2")),
     ("diffs.md.j2", include_str!("../../templates/diffs.md.j2")),
+    ("stats.md.j2", include_str!("../../templates/stats.md.j2")),
 ];
 
 /// A report page larger than this is split: the file list and the diffs
