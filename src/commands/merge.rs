@@ -269,6 +269,9 @@ pub fn run(opts: &MergeOptions, audit: &Audit, renderer: &Renderer, out: &mut Ou
             }
         }
         if changed && let Some(name) = rel.rsplit('/').next() {
+            // Checked by `check_dir`; a sync into this repository must now
+            // look at these reports again.
+            super::reports::forget_fresh(audit, &CrateName::new(name)?)?;
             changed_crates.push(name.to_owned());
         }
     }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Context as _;
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
@@ -84,9 +85,34 @@ pub fn update_crate(
     owners_changed: bool,
 ) -> anyhow::Result<(Written, Option<CrateSummary>)> {
     let stored = ctx.store.stored_versions(name)?;
+    let dir = crate_dir(name);
+    // A crate whose reports and page were written from exactly these inputs
+    // is skipped without reading a report: a daily run over the whole
+    // registry then costs a fingerprint per unchanged crate.
+    let fingerprint = fresh_fingerprint(ctx.renderer, entries, &stored, owners.is_some());
+    let marker = fresh_marker(ctx.audit, name);
+    if !owners_changed
+        && ctx.audit.dir().join(&dir).join("README.md").is_file()
+        && marker
+            .as_ref()
+            .and_then(|m| std::fs::read(m).ok())
+            .is_some_and(|b| b == fingerprint.as_bytes())
+    {
+        // The summary follows from the same inputs: every stored version
+        // has its report, the latest is the last stored in index order.
+        let reported: Vec<&IndexEntry> = entries
+            .iter()
+            .filter(|e| stored.contains_key(&e.vers.ref_component()))
+            .collect();
+        let summary = reported.last().map(|last| CrateSummary {
+            versions: reported.len(),
+            latest: last.vers.to_string(),
+            link: format!("{dir}/README.md"),
+        });
+        return Ok((Written::default(), summary));
+    }
     let versions: Vec<&VersionStr> = entries.iter().map(|e| &e.vers).collect();
     let parents = plan::parents(&versions);
-    let dir = crate_dir(name);
     let mut written = Written::default();
     let mut rows = Vec::new();
     for (i, e) in entries.iter().enumerate() {
@@ -172,6 +198,13 @@ pub fn update_crate(
         },
     )?;
     ctx.audit.write(&format!("{dir}/README.md"), page.as_bytes())?;
+    // Last: the marker says every file above is written.
+    if let Some(m) = &marker {
+        if let Some(parent) = m.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(m, fingerprint.as_bytes()).with_context(|| format!("writing {}", m.display()))?;
+    }
     let latest = rows.first().map(|(_, s)| s.version.clone()).unwrap_or_default();
     Ok((
         written,
@@ -181,6 +214,57 @@ pub fn update_crate(
             link: format!("{dir}/README.md"),
         }),
     ))
+}
+
+/// Where the freshness marker of a crate is kept: inside the audit
+/// repository's `.git` (never committed; gone with the working copy), `None`
+/// when `.git` is not a directory (then nothing is skipped).
+fn fresh_marker(audit: &Audit, name: &CrateName) -> Option<std::path::PathBuf> {
+    let git = audit.dir().join(".git");
+    git.is_dir()
+        .then(|| git.join(FRESH_DIR).join(crate::registry::index::index_path(name)))
+}
+
+/// `.git/<FRESH_DIR>/<index path>` holds each crate's fingerprint.
+const FRESH_DIR: &str = "cargofox-fresh";
+
+/// Forget that a crate's pages are fresh (their files were replaced by
+/// someone else, e.g. `merge`): the next sync checks every report.
+pub fn forget_fresh(audit: &Audit, name: &CrateName) -> anyhow::Result<()> {
+    if let Some(m) = fresh_marker(audit, name) {
+        match std::fs::remove_file(&m) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("removing {}", m.display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Everything a crate's reports and page are written from, as far as the
+/// per-report freshness rule looks (schema version, yank status, commit) plus
+/// the page's own inputs (templates, whether owners are recorded), hashed.
+fn fresh_fingerprint(
+    renderer: &Renderer,
+    entries: &[IndexEntry],
+    stored: &BTreeMap<String, ObjectId>,
+    owners: bool,
+) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(format!(
+        "cargofox {} schema {} templates {} owners {owners}\n",
+        env!("CARGO_PKG_VERSION"),
+        model::SCHEMA_VERSION,
+        renderer.digest()
+    ));
+    for e in entries {
+        if let Some(c) = stored.get(&e.vers.ref_component()) {
+            h.update(format!("{} {} {}\n", e.vers.as_str(), e.yanked, c.to_hex()));
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn build_release(

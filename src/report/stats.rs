@@ -263,7 +263,10 @@ impl Stats {
         }
         let r = Release::from_view(view);
         self.total.add(&r);
-        self.by_year.entry(r.year.clone()).or_insert_with(Counts::with_verdicts).add(&r);
+        self.by_year
+            .entry(r.year.clone())
+            .or_insert_with(Counts::with_verdicts)
+            .add(&r);
         true
     }
 

@@ -297,3 +297,58 @@ fn stats_equal_a_hand_count() {
     sync(data.path(), &reg, &list, &[]).assert_success();
     assert_eq!(head(&audit), before);
 }
+
+#[test]
+fn a_daily_run_looks_only_at_crates_that_changed() {
+    let mut reg = registry();
+    let scratch = temp_dir();
+    let list = names_file(scratch.path());
+    let data = temp_dir();
+    sync(data.path(), &reg, &list, &[]).assert_success();
+    let audit = data.path().join("audit");
+    let page = |n: &str| audit.join(format!("crates/cr/at/{n}/README.md"));
+    let tamper = |n: &str| {
+        let mut text = std::fs::read(page(n)).unwrap();
+        text.extend_from_slice(b"\ntampered\n");
+        std::fs::write(page(n), text).unwrap();
+    };
+    let tampered = |n: &str| std::fs::read_to_string(page(n)).unwrap().contains("tampered");
+    // Hand edits stand for "this page was not rendered again".
+    for n in ["crate1", "crate2", "crate4"] {
+        tamper(n);
+    }
+    let mut e = IndexEntry::new(
+        "crate2",
+        "2.0.0",
+        crate_file(
+            "crate2",
+            "2.0.0",
+            &[("Cargo.toml", b"[package]\n"), ("src/lib.rs", b"\n")],
+        ),
+    );
+    e.pubtime = Some("2023-01-01T00:00:00Z".to_owned());
+    reg.add_entry(e);
+    reg.yank("crate4", "1.0.0", true);
+    sync(data.path(), &reg, &list, &[]).assert_success();
+    assert!(tampered("crate1"), "an unchanged crate is not rendered again");
+    assert!(!tampered("crate2"), "a crate with a new release is");
+    assert!(!tampered("crate4"), "a crate with a yank change is");
+    let yanked = std::fs::read_to_string(audit.join("crates/cr/at/crate4/1.0.0.json")).unwrap();
+    assert!(yanked.contains("\"yanked\": true"), "{yanked}");
+    let index = std::fs::read_to_string(audit.join("crates.json")).unwrap();
+    assert!(index.contains("\"latest\": \"2.0.0\""), "{index}");
+    assert_eq!(
+        std::fs::read_to_string(audit.join("stats.json"))
+            .unwrap()
+            .matches("\"2023\"")
+            .count(),
+        1,
+        "the statistics count the new release"
+    );
+    // Without the markers (a fresh clone of the audit repository), every
+    // report is checked again and every page rendered.
+    std::fs::remove_dir_all(audit.join(".git/cargofox-fresh")).unwrap();
+    sync(data.path(), &reg, &list, &[]).assert_success();
+    assert!(!tampered("crate1"));
+    assert!(git(&audit, &["status", "--porcelain"]).trim().is_empty());
+}
