@@ -8,7 +8,11 @@ Owns: the daily-increment benchmark and its report, bench/out/daily/results.md.
    src/lib.rs of a few KiB that changes a little every release, a README and
    a .cargo_vcs_info.json), published over 2019-2025. Deterministic (seeded).
 2. Syncs the snapshot once into a fresh data directory (timed: the backfill).
-3. For each NEW in --new (e.g. 20,200): copies the synced data directory,
+   Then `git gc` of the audit repository (not timed: git starts it, detached,
+   after a commit of that size) and `gc.autoDetach=false`.
+3. For each NEW in --new (e.g. 20,200): copies the synced data directory
+   (and refreshes the copy's git index, untimed: new inodes would otherwise
+   make the first `git add -A` rehash every file),
    adds one new release to NEW distinct crates (published on the next day)
    and yanks NEW/10 old releases, in a copy of the registry, then times
    - daily:   `cargofox sync --list ALL` on the copy (every crate of the
@@ -249,6 +253,16 @@ def main():
     print("syncing the snapshot ...", file=sys.stderr)
     backfill = sync(snap, reg, T0, os.path.join(out, "backfill.log"))
     backfill["load"] = loadavg()
+    # The audit commit of the backfill leaves git's automatic gc running
+    # detached in the background; finish it here (not timed), and keep later
+    # automatic gcs inside the timed run, so no copy races a repack.
+    audit_git = ["git", "-C", os.path.join(snap, "audit")]
+    gc_pid = os.path.join(snap, "audit", ".git", "gc.pid")
+    deadline = time.time() + 900
+    while os.path.exists(gc_pid) and time.time() < deadline:
+        time.sleep(0.5)
+    subprocess.check_call(audit_git + ["-c", "gc.autoDetach=false", "gc", "--quiet"])
+    subprocess.check_call(audit_git + ["config", "gc.autoDetach", "false"])
     crate_bytes_total = sum(
         os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(reg, "crates")) for f in fs
     )
@@ -267,6 +281,10 @@ def main():
             os.makedirs(work)
             subprocess.check_call(["cp", "-a", snap, data])
             subprocess.check_call(["cp", "-al", reg, reg_k])
+            # A copied working copy has new inodes and ctimes: let git refresh
+            # its index once (not timed), or the first `git add -A` rehashes
+            # every file, which a real daily run never does.
+            subprocess.check_call(["git", "-C", os.path.join(data, "audit"), "update-index", "-q", "--refresh"])
             touched = add_day(reg_k, names, index, states, n_new, seed=100 + run)
             load = loadavg()
             daily = sync(data, reg_k, T1, os.path.join(work, "daily.log"))
