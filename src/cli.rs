@@ -67,6 +67,17 @@ pub enum Command {
     Publish(PublishArgs),
     /// Create the audit repository from the template (sync does it on first use).
     Init,
+    /// Merge the audit repositories of shards (`sync --shard I/N`) into the
+    /// audit repository, regenerate its indexes and commit.
+    Merge(MergeArgs),
+}
+
+/// `cargofox merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The shards' audit repositories (working copies), read as data only.
+    #[arg(value_name = "AUDIT_DIR", required = true)]
+    pub shards: Vec<PathBuf>,
 }
 
 /// `cargofox verify`.

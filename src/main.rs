@@ -278,6 +278,16 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let audit = Audit::open_or_init(&audit_dir)?;
             commands::publish::run(&audit, args.remote.as_deref(), &mut out)
         }
+        Command::Merge(args) => {
+            let _lock = lock_data(&cli.data)?;
+            let audit = Audit::open_or_init(&audit_dir)?;
+            let renderer = Renderer::new(cli.templates.as_deref())?;
+            let opts = commands::merge::MergeOptions {
+                shards: args.shards,
+                clock,
+            };
+            commands::merge::run(&opts, &audit, &renderer, &mut out)
+        }
         Command::Init => {
             let audit = Audit::open_or_init(&audit_dir)?;
             out.line(&format!("init: audit repository at {}", audit.dir().display()));

@@ -12,6 +12,8 @@ mod bad_inputs;
 mod check;
 mod network;
 mod reports;
+// docs/DEPLOY.md: shards merged, ecosystem statistics.
+mod scale;
 mod verify;
 
 // BAD-INPUTS.md 30, 32, 33: killed runs, concurrent runs.

@@ -4,9 +4,11 @@
 
 pub mod check;
 pub mod diff;
+pub mod merge;
 pub mod owners_stage;
 pub mod publish;
 pub mod reports;
+pub mod stats;
 pub mod sync;
 pub mod verify;
 

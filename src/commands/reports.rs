@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Context as _;
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +83,38 @@ pub fn update_crate(
 ) -> anyhow::Result<(Written, Option<CrateSummary>)> {
     let stored = ctx.store.stored_versions(name)?;
     let dir = crate_dir(name);
+    // A crate whose reports and page were written from exactly these inputs
+    // is skipped without reading a report: a daily run over the whole
+    // registry then costs a fingerprint per unchanged crate.
+    let fingerprint = fresh_fingerprint(ctx.renderer, entries, &stored, owners.is_some(), ctx.upstream.enabled());
+    let marker = fresh_marker(ctx.audit, name);
+    if !owners_changed
+        && ctx.audit.dir().join(&dir).join("README.md").is_file()
+        && marker
+            .as_ref()
+            .and_then(|m| std::fs::read(m).ok())
+            .is_some_and(|b| b == fingerprint.as_bytes())
+    {
+        // The summary follows from the same inputs: every stored version
+        // has its report; the latest is the newest by `pubtime`, ties going
+        // to the later index line, as on the crate page.
+        let reported: Vec<&IndexEntry> = entries
+            .iter()
+            .filter(|e| stored.contains_key(&e.vers.ref_component()))
+            .collect();
+        let latest = reported
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, e)| (e.pubtime, *i))
+            .map(|(_, e)| *e);
+        let summary = latest.map(|last| CrateSummary {
+            versions: reported.len(),
+            latest: last.vers.to_string(),
+            link: format!("{dir}/README.md"),
+            ..CrateSummary::default()
+        });
+        return Ok((Written::default(), summary));
+    }
     let mut written = Written::default();
     let mut rows = Vec::new();
     // Which reports are missing or stale.
@@ -96,7 +129,10 @@ pub fn update_crate(
         let existing: Option<ReportSummary> = ctx.audit.read(&json_path).and_then(|b| serde_json::from_slice(&b).ok());
         let fresh = !owners_changed
             && existing.as_ref().is_some_and(|s| {
-                s.schema_version == model::SCHEMA_VERSION && s.yanked == e.yanked && commit.to_hex() == s.facts.commit
+                s.schema_version == model::SCHEMA_VERSION
+                    && s.yanked == e.yanked
+                    && commit.to_hex() == s.facts.commit
+                    && s.provenance.is_some() == ctx.upstream.enabled()
             });
         // A yank or an unyank since the report was written: an event.
         if existing.as_ref().is_some_and(|s| s.yanked != e.yanked) {
@@ -165,6 +201,13 @@ pub fn update_crate(
     rows.reverse();
     let rows: Vec<(String, ReportSummary)> = rows.into_iter().map(|(_, stem, s)| (stem, s)).collect();
     let summary = crate_page(ctx, name, &rows, owners, false)?;
+    // Last: the marker says every file above is written.
+    if let Some(m) = &marker {
+        if let Some(parent) = m.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(m, fingerprint.as_bytes()).with_context(|| format!("writing {}", m.display()))?;
+    }
     Ok((written, Some(summary)))
 }
 
@@ -175,6 +218,16 @@ pub fn update_crate(
 /// changed (the label is new).
 pub fn mark_removed(ctx: &Context<'_>, name: &CrateName) -> anyhow::Result<(bool, Option<CrateSummary>)> {
     let dir = crate_dir(name);
+    // The page changes without its inputs changing: forget that it was
+    // fresh, so that it is rendered again (without the label) if the crate
+    // comes back to the index.
+    if let Some(m) = fresh_marker(ctx.audit, name) {
+        match std::fs::remove_file(&m) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("removing {}", m.display()))),
+        }
+    }
     let mut rows: Vec<(String, ReportSummary)> = Vec::new();
     for commit in ctx.store.stored_versions(name)?.into_values() {
         let message = ctx.store.commit_message(commit)?;
@@ -293,6 +346,58 @@ fn upstream_want(store: &Store, commit: ObjectId) -> Option<(String, Option<Stri
     let repo = crate::upstream::declared_repository(normalised.as_deref(), orig.as_deref())?;
     let sha = blob(".cargo_vcs_info.json").and_then(|b| crate::upstream::claim::parse_vcs_info(&b).sha1);
     Some((repo, sha))
+}
+
+/// Where the freshness marker of a crate is kept: inside the audit
+/// repository's `.git` (never committed; gone with the working copy), `None`
+/// when `.git` is not a directory (then nothing is skipped).
+fn fresh_marker(audit: &Audit, name: &CrateName) -> Option<std::path::PathBuf> {
+    let git = audit.dir().join(".git");
+    git.is_dir()
+        .then(|| git.join(FRESH_DIR).join(crate::registry::index::index_path(name)))
+}
+
+/// `.git/<FRESH_DIR>/<index path>` holds each crate's fingerprint.
+const FRESH_DIR: &str = "cargofox-fresh";
+
+/// Forget that a crate's pages are fresh (their files were replaced by
+/// someone else, e.g. `merge`): the next sync checks every report.
+pub fn forget_fresh(audit: &Audit, name: &CrateName) -> anyhow::Result<()> {
+    if let Some(m) = fresh_marker(audit, name) {
+        match std::fs::remove_file(&m) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("removing {}", m.display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Everything a crate's reports and page are written from, as far as the
+/// per-report freshness rule looks (schema version, yank status, commit) plus
+/// the page's own inputs (templates, whether owners are recorded), hashed.
+fn fresh_fingerprint(
+    renderer: &Renderer,
+    entries: &[IndexEntry],
+    stored: &BTreeMap<String, ObjectId>,
+    owners: bool,
+    upstream: bool,
+) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(format!(
+        "cargofox {} schema {} templates {} owners {owners} upstream {upstream}\n",
+        env!("CARGO_PKG_VERSION"),
+        model::SCHEMA_VERSION,
+        renderer.digest()
+    ));
+    for e in entries {
+        if let Some(c) = stored.get(&e.vers.ref_component()) {
+            h.update(format!("{} {} {}\n", e.vers.as_str(), e.yanked, c.to_hex()));
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn build_release(
@@ -614,16 +719,27 @@ fn owners_section(file: &OwnersFile, e: &IndexEntry, prev: Option<(&str, i64)>) 
     }
 }
 
-/// Rewrite `crates.json` and the README from the crates touched in this run.
-pub fn update_index(ctx: &Context<'_>, touched: &BTreeMap<String, CrateSummary>, changed: bool) -> anyhow::Result<()> {
-    let mut all: BTreeMap<String, CrateSummary> = ctx
-        .audit
+/// Rewrite `crates.json`, the README and the statistics (`STATS.md`,
+/// `stats.json`, recounted from every report) when a report changed, a
+/// crate's summary changed, or one of them is missing. `touched` holds the
+/// summaries of the crates of this run (or of the merged shards); the other
+/// crates keep their entries in `crates.json`. Only the audit repository,
+/// the templates and the clock are needed, so `sync` and `merge` share it.
+pub fn update_index(
+    audit: &Audit,
+    renderer: &Renderer,
+    clock: Clock,
+    touched: &BTreeMap<String, CrateSummary>,
+    changed: bool,
+) -> anyhow::Result<()> {
+    let mut all: BTreeMap<String, CrateSummary> = audit
         .read("crates.json")
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let before = all.clone();
     all.extend(touched.iter().map(|(k, v)| (k.clone(), v.clone())));
-    if !changed && all == before && ctx.audit.read("crates.json").is_some() {
+    let present = |f: &str| audit.dir().join(f).is_file();
+    if !changed && all == before && present("crates.json") && present("stats.json") {
         return Ok(());
     }
     let mut json = serde_json::to_vec_pretty(&all)?;
@@ -633,12 +749,13 @@ pub fn update_index(ctx: &Context<'_>, touched: &BTreeMap<String, CrateSummary>,
         .map(|(name, s)| minijinja::context! { name => name, versions => s.versions, latest => s.latest.clone(), link => s.link.clone(), removed => s.removed })
         .collect();
     let total: usize = all.values().map(|s| s.versions).sum();
-    let readme = ctx.renderer.render(
+    let readme = renderer.render(
         "index.md.j2",
-        minijinja::context! { crates => crates, total_versions => total, updated => format_utc(ctx.clock.now()) },
+        minijinja::context! { crates => crates, total_versions => total, updated => format_utc(clock.now()) },
     )?;
-    // README first: `crates.json` decides whether the README is current.
-    ctx.audit.write("README.md", readme.as_bytes())?;
-    ctx.audit.write("crates.json", &json)?;
+    // README and statistics first: `crates.json` decides whether they are current.
+    audit.write("README.md", readme.as_bytes())?;
+    super::stats::regenerate(audit, renderer)?;
+    audit.write("crates.json", &json)?;
     Ok(())
 }

@@ -330,9 +330,8 @@ pub fn run(
         }
     }
     bar.finish_and_clear();
-    let ctx = reports.context(store, registry, opts.clock);
     let changed = totals.reports > 0;
-    super::reports::update_index(&ctx, &totals.touched, changed)?;
+    super::reports::update_index(reports.audit, reports.renderer, opts.clock, &totals.touched, changed)?;
     let message = commit_message_for_run(&totals);
     if let Some(id) = reports.audit.commit(&message, opts.clock.now())? {
         out.line(&format!("audit: committed {id} in {}", reports.audit.dir().display()));

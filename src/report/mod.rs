@@ -6,3 +6,4 @@ pub mod escape;
 pub mod model;
 pub mod paths;
 pub mod render;
+pub mod stats;

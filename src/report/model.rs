@@ -182,6 +182,10 @@ pub struct ReportSummary {
     /// Changes.
     #[serde(default)]
     pub changes: Option<serde_json::Value>,
+    /// Whether the report has a provenance section (written without
+    /// `--no-upstream`).
+    #[serde(default)]
+    pub provenance: Option<serde::de::IgnoredAny>,
 }
 
 /// Facts read back.

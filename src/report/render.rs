@@ -18,6 +18,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("macros.j2", include_str!("../../templates/macros.j2")),
     ("files.md.j2", include_str!("../../templates/files.md.j2")),
     ("diffs.md.j2", include_str!("../../templates/diffs.md.j2")),
+    ("stats.md.j2", include_str!("../../templates/stats.md.j2")),
 ];
 
 /// A report page larger than this is split: the file list and the diffs
@@ -55,6 +56,8 @@ pub enum RenderError {
 /// The template environment.
 pub struct Renderer {
     env: Environment<'static>,
+    /// sha256 over every template's name and source (built-in or override).
+    digest: String,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -95,6 +98,7 @@ impl Renderer {
             })?;
         env.set_syntax(syntax);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
         for (name, builtin) in BUILTIN {
             let source = match dir.map(|d| d.join(name)) {
                 Some(p) if p.exists() => {
@@ -102,6 +106,9 @@ impl Renderer {
                 }
                 _ => (*builtin).to_owned(),
             };
+            for part in [name.as_bytes(), &[0], source.as_bytes(), &[0]] {
+                sha2::Digest::update(&mut hasher, part);
+            }
             env.add_template_owned(*name, source)
                 .map_err(|e| RenderError::Template {
                     name: (*name).to_owned(),
@@ -114,7 +121,17 @@ impl Renderer {
         env.add_filter("fence", |s: String, info: String| escape::fenced(&s, &info));
         env.add_filter("difffence", diff_fence);
         env.add_filter("link", |s: String| escape::link_target(&s));
-        Ok(Renderer { env })
+        let digest = sha2::Digest::finalize(hasher)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Renderer { env, digest })
+    }
+
+    /// Identifies the templates in use (a change to any of them, an override
+    /// included, changes it): part of what makes a crate's pages fresh.
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// Render a release report: one page, or, when that would be larger than

@@ -156,10 +156,13 @@ fn a_squashed_index_changes_nothing() {
     assert_eq!(
         differ,
         [
+            "STATS.md",
             "crates/hi/st/histo/1.2.0.json",
             "crates/hi/st/histo/1.2.0.md",
-            "crates/hi/st/histo/README.md"
-        ]
+            "crates/hi/st/histo/README.md",
+            "stats.json"
+        ],
+        "the yanked release, its crate page and the statistics (which count yanks)"
     );
 }
 
@@ -268,8 +271,11 @@ fn a_yank_then_an_unyank_relabel_the_release_each_time() {
         commits.push(head(data));
         let now = audit_files(data);
         for (path, bytes) in &files {
-            let touched =
-                path.ends_with("/1.2.0.md") || path.ends_with("/1.2.0.json") || path.ends_with("histo/README.md");
+            let touched = path.ends_with("/1.2.0.md")
+                || path.ends_with("/1.2.0.json")
+                || path.ends_with("histo/README.md")
+                || path == "STATS.md"
+                || path == "stats.json";
             assert!(touched || now.get(path) == Some(bytes), "step {step}: {path} changed");
         }
     }
