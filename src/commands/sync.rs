@@ -187,6 +187,19 @@ fn commit_message_for_run(t: &Totals) -> String {
         m.push_str(&format!(" and {} more", names.len() - shown.len()));
     }
     m.push('\n');
+    let left = [
+        (t.crates_not_reached, "crates not reached (time budget spent)"),
+        (t.left, "versions not started (time budget spent)"),
+        (t.not_attempted, "versions not attempted (circuit breaker)"),
+        (t.failed, "versions failed (recorded under refs/failures/, retried)"),
+        (t.deferred, "versions deferred (their parent is not stored yet)"),
+    ];
+    if left.iter().any(|(n, _)| *n > 0) {
+        m.push_str("\nLeft for the next run:\n");
+        for (n, what) in left.iter().filter(|(n, _)| *n > 0) {
+            m.push_str(&format!("- {n} {what}\n"));
+        }
+    }
     if !t.events.is_empty() {
         m.push('\n');
         for e in t.events.iter().take(MAX_EVENTS) {
