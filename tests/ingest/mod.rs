@@ -558,7 +558,10 @@ fn a_spent_time_budget_leaves_work_for_the_next_run() {
     // The audit commit of the partial run says what is left.
     let message = crate::harness::git(&data.path().join("audit"), &["log", "-1", "--format=%B"]);
     assert!(message.contains("Left for the next run:"), "{message}");
-    assert!(message.contains("versions not started (time budget spent)"), "{message}");
+    assert!(
+        message.contains("versions not started (time budget spent)"),
+        "{message}"
+    );
     // Nothing left out is lost: the next run finishes, with the same ids as
     // an uninterrupted run.
     sync(data.path(), &server.url(), &["hist"]).assert_success();
