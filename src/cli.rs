@@ -224,4 +224,10 @@ pub struct SyncArgs {
     /// MiB of packs one upstream repository fetch may receive.
     #[arg(long, default_value_t = 2048, value_name = "MIB")]
     pub upstream_max_mib: u64,
+
+    /// Fetch upstream history only this many commits deep (shallow; saves
+    /// disk, but reachability of a claimed commit becomes unknown past the
+    /// boundary). Default: the whole history.
+    #[arg(long, value_name = "N")]
+    pub upstream_depth: Option<std::num::NonZeroU32>,
 }

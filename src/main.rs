@@ -184,6 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     offline: cli.offline,
                     timeout: std::time::Duration::from_secs(args.upstream_timeout),
                     max_bytes: args.upstream_max_mib.saturating_mul(1024 * 1024),
+                    depth: args.upstream_depth,
                 },
             );
             let stage = commands::sync::ReportStage {

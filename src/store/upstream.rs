@@ -36,6 +36,9 @@ pub struct FetchSpec {
     pub timeout: Duration,
     /// Limit on the bytes of packs received.
     pub max_bytes: u64,
+    /// Fetch only this many commits of history per branch and tag (and one
+    /// for a claimed commit fetched by id); `None`: the whole history.
+    pub depth: Option<std::num::NonZeroU32>,
 }
 
 /// What a fetch did.
@@ -51,6 +54,10 @@ pub struct Fetched {
     pub extra: Vec<(ObjectId, String)>,
     /// Claimed commits the remote did not serve, with its answer.
     pub refused: Vec<(ObjectId, String)>,
+    /// Whether the store's history is shallow after the fetch (checked on
+    /// disk: git's `shallow` file lists boundary commits), and how many
+    /// boundary commits it lists.
+    pub shallow_boundaries: usize,
 }
 
 /// Kind of an entry in an upstream tree.
@@ -112,6 +119,7 @@ impl Store {
         };
         let (bytes, why) = watchdog.stop();
         out.received_bytes = bytes;
+        out.shallow_boundaries = self.shallow_boundaries();
         if let Some(why) = why {
             out.error = Some(why);
         }
@@ -146,6 +154,14 @@ impl Store {
         None
     }
 
+    /// The number of boundary commits in git's `shallow` file (0: the
+    /// store's history is complete).
+    pub fn shallow_boundaries(&self) -> usize {
+        std::fs::read_to_string(self.git_dir.join("shallow"))
+            .map(|s| s.lines().filter(|l| l.len() == 40).count())
+            .unwrap_or(0)
+    }
+
     /// Whether the store holds an object.
     pub fn has_object(&self, id: ObjectId) -> bool {
         self.local().has_object(id)
@@ -159,25 +175,38 @@ impl Store {
         Some((time, c.tree_id().ok()?.detach()))
     }
 
-    /// Every commit reachable from `tips` that the store holds (history
-    /// stops at shallow boundaries), at most `cap` of them; the flag says
-    /// whether the cap was hit.
-    pub fn reachable(&self, tips: impl IntoIterator<Item = ObjectId>, cap: usize) -> (HashSet<ObjectId>, bool) {
+    /// Every commit reachable from `tips` that the store holds, at most
+    /// `cap` of them. The flags: whether the cap was hit, and whether the
+    /// history is incomplete (a commit or parent is missing: a shallow
+    /// boundary).
+    pub fn reachable(&self, tips: impl IntoIterator<Item = ObjectId>, cap: usize) -> (HashSet<ObjectId>, bool, bool) {
         let repo = self.local();
+        let shallow: HashSet<ObjectId> = std::fs::read_to_string(self.git_dir.join("shallow"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
+            .collect();
         let mut seen = HashSet::new();
+        let mut incomplete = false;
         let mut stack: Vec<ObjectId> = tips.into_iter().collect();
         while let Some(id) = stack.pop() {
             if seen.len() >= cap {
-                return (seen, true);
+                return (seen, true, incomplete);
             }
             if !seen.insert(id) {
                 continue;
             }
-            if let Ok(c) = repo.find_commit(id) {
-                stack.extend(c.parent_ids().map(|p| p.detach()).filter(|p| !seen.contains(p)));
+            if shallow.contains(&id) {
+                // git's shallow file: this commit's parents were not fetched.
+                incomplete = true;
+                continue;
+            }
+            match repo.find_commit(id) {
+                Ok(c) => stack.extend(c.parent_ids().map(|p| p.detach()).filter(|p| !seen.contains(p))),
+                Err(_) => incomplete = true,
             }
         }
-        (seen, false)
+        (seen, false, incomplete)
     }
 
     /// Every entry of a commit's tree, recursively, by full path.
@@ -321,6 +350,7 @@ fn fetch_once(
     url: &str,
     specs: &[String],
     list_all: bool,
+    depth: Option<std::num::NonZeroU32>,
     interrupt: &AtomicBool,
 ) -> Result<(String, Vec<(String, ObjectId)>), String> {
     use gix::remote::Direction;
@@ -350,12 +380,14 @@ fn fetch_once(
         prefix_from_spec_as_filter_on_remote: !list_all,
         ..Default::default()
     };
-    let outcome = conn
+    let mut prepared = conn
         .prepare_fetch(gix::progress::Discard, opts)
         .map_err(err)?
-        .with_write_packed_refs_only(false)
-        .receive(gix::progress::Discard, interrupt)
-        .map_err(err)?;
+        .with_write_packed_refs_only(false);
+    if let Some(d) = depth {
+        prepared = prepared.with_shallow(gix::remote::fetch::Shallow::DepthAtRemote(d));
+    }
+    let outcome = prepared.receive(gix::progress::Discard, interrupt).map_err(err)?;
     let advertised = outcome
         .ref_map
         .remote_refs
@@ -386,7 +418,7 @@ fn fetch_all(repo: &gix::ThreadSafeRepository, spec: &FetchSpec, interrupt: &Ato
         format!("+refs/heads/*:refs/upstream/{key}/heads/*"),
         format!("+refs/tags/*:refs/upstream/{key}/tags/*"),
     ];
-    let advertised = match fetch_once(&repo, &spec.url, &main, true, interrupt) {
+    let advertised = match fetch_once(&repo, &spec.url, &main, true, spec.depth, interrupt) {
         Ok((effective, adv)) => {
             out.effective_url = effective;
             adv
@@ -419,7 +451,8 @@ fn fetch_all(repo: &gix::ThreadSafeRepository, spec: &FetchSpec, interrupt: &Ato
             }
             None => (format!("{want}:refs/upstream/{key}/claimed/{want}"), "by id".to_owned()),
         };
-        match fetch_once(&repo, &spec.url, &[refspec], false, interrupt) {
+        let depth = spec.depth.map(|_| std::num::NonZeroU32::MIN);
+        match fetch_once(&repo, &spec.url, &[refspec], false, depth, interrupt) {
             Ok(_) if repo.has_object(want) => out.extra.push((*want, how)),
             Ok(_) => out.refused.push((*want, "the remote did not send it".to_owned())),
             Err(e) => out.refused.push((*want, e)),

@@ -44,6 +44,9 @@ pub struct Options {
     pub timeout: Duration,
     /// Size limit per repository fetch.
     pub max_bytes: u64,
+    /// Shallow fetches of this depth (`--upstream-depth`); `None`: whole
+    /// history.
+    pub depth: Option<std::num::NonZeroU32>,
 }
 
 impl Default for Options {
@@ -53,6 +56,7 @@ impl Default for Options {
             offline: false,
             timeout: Duration::from_secs(300),
             max_bytes: 2 << 30,
+            depth: None,
         }
     }
 }
@@ -90,6 +94,8 @@ type PeeledRefs = BTreeMap<String, ObjectId>;
 struct Reach {
     from_branches_and_tags: HashSet<ObjectId>,
     capped: bool,
+    /// History stops at shallow boundaries.
+    shallow: bool,
 }
 
 /// The upstream stage of one run: a memo of fetches and walks.
@@ -161,6 +167,10 @@ pub struct RepositoryFacts {
     pub error: Option<String>,
     /// The previous release's declared repository, when it differs.
     pub changed_from: Option<String>,
+    /// Whether the store holds the whole history of the branches and tags
+    /// (`false` after a shallow fetch, `--upstream-depth`); absent when
+    /// nothing was fetched.
+    pub history_complete: Option<bool>,
 }
 
 /// What became of the claimed commit.
@@ -358,6 +368,7 @@ impl<'a> Upstream<'a> {
                 want,
                 timeout: self.opts.timeout,
                 max_bytes: self.opts.max_bytes,
+                depth: self.opts.depth,
             };
             tracing::info!(url = %u.canonical, "fetching upstream");
             let started = std::time::Instant::now();
@@ -417,10 +428,11 @@ impl<'a> Upstream<'a> {
         for kind in ["heads", "tags"] {
             tips.extend(self.refs(key, kind).values().copied());
         }
-        let (set, capped) = self.store.reachable(tips, MAX_WALK);
+        let (set, capped, shallow) = self.store.reachable(tips, MAX_WALK);
         let r = Arc::new(Reach {
             from_branches_and_tags: set,
             capped,
+            shallow,
         });
         memo.insert(key.to_owned(), Arc::clone(&r));
         r
@@ -532,6 +544,7 @@ impl<'a> Upstream<'a> {
             status: "none".to_owned(),
             error: None,
             changed_from: None,
+            history_complete: None,
         };
         if let Some(Some(prev)) = &r.previous_repository {
             let prev_canon = url::normalise(prev)
@@ -623,6 +636,7 @@ impl<'a> Upstream<'a> {
 
         // The claimed commit.
         let reach = have_refs.then(|| self.reach(&u.key));
+        repo.history_complete = reach.as_ref().map(|r| !r.shallow);
         let mut claimed_commit = None;
         if let Some(cf) = claim_facts.as_mut()
             && let Some(sha) = cf.claim.sha1.clone()
@@ -636,7 +650,8 @@ impl<'a> Upstream<'a> {
                 if reachable {
                     cf.via = self.tip_naming(&u.key, id);
                     "reachable"
-                } else if reach.as_ref().is_some_and(|r| r.capped) {
+                } else if reach.as_ref().is_some_and(|r| r.capped || r.shallow) {
+                    cf.via = Some("history not complete in the store (shallow fetch or walk limit)".to_owned());
                     "unknown"
                 } else {
                     let other = self.refs(&u.key, "other");
@@ -911,6 +926,7 @@ mod tests {
                 status: "fetched".to_owned(),
                 error: None,
                 changed_from: None,
+                history_complete: None,
             },
             vcs_info: sha1.map(|s| ClaimFacts {
                 claim: VcsClaim {

@@ -778,3 +778,87 @@ fn hostile_urls_huge_repositories_hanging_servers_and_submodules() {
     assert!(!probe.status.success(), "the submodule's commit was fetched");
     assert!(!store.join("modules").exists());
 }
+
+/// `--upstream-depth`: a shallow fetch, checked on disk (git's `shallow`
+/// file); a claimed commit beyond the boundary is fetched by id and compared,
+/// but whether a branch contains it is then unknown, never "unreachable".
+#[test]
+fn a_shallow_fetch_is_really_shallow_and_says_what_it_cannot_know() {
+    let tmp = temp_dir();
+    let up = tmp.path().join("up");
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::write(
+        home.join(".gitconfig"),
+        format!(
+            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
+            up.display()
+        ),
+    )
+    .expect("gitconfig");
+    let r = repo(&up, "acme/deep");
+    let orig: &[u8] = b"[package]\nname = \"deep\"\n";
+    let lib_a: &[u8] = b"pub fn a() {}\n";
+    write(&r, &[("Cargo.toml", orig), ("src/lib.rs", lib_a)]);
+    let a = commit(&r, "a");
+    for (i, body) in [b"pub fn b() {}\n" as &[u8], b"pub fn c() {}\n"].iter().enumerate() {
+        write(&r, &[("src/lib.rs", body)]);
+        commit(&r, &format!("next {i}"));
+    }
+    let mut reg = TestRegistry::new();
+    add(
+        &mut reg,
+        "deep",
+        "0.1.0",
+        "2025-01-01T00:00:00Z",
+        &[
+            (
+                "Cargo.toml",
+                &normalised("deep", "0.1.0", "https://github.com/acme/deep"),
+            ),
+            ("Cargo.toml.orig", orig),
+            (".cargo_vcs_info.json", &vcs_info(&a, Some(""), false)),
+            ("src/lib.rs", lib_a),
+        ],
+    );
+    let run = |data: &Path, extra: &[&str]| {
+        Cargofox::new()
+            .data(data)
+            .registry(&reg.file_url())
+            .args(["--current-time", NOW])
+            .env("HOME", &home)
+            .arg("sync")
+            .args(extra)
+            .arg("deep")
+            .run()
+            .assert_success();
+        report(data, "deep", "0.1.0")
+    };
+    let shallow = tmp.path().join("shallow");
+    let rep = run(&shallow, &["--upstream-depth", "1"]);
+    let p = &rep["provenance"];
+    let boundary = std::fs::read_to_string(shallow.join("store.git/shallow")).expect("a shallow file");
+    assert!(!boundary.trim().is_empty(), "the fetch was shallow");
+    assert_eq!(p["repository"]["history_complete"], false, "{p:#}");
+    assert_eq!(p["vcs_info"]["commit_status"], "unknown", "{p:#}");
+    assert_eq!(p["basis"]["commit"], a.as_str());
+    assert_eq!(p["verdict"], "exact");
+    assert!(
+        !codes(&rep).iter().any(|c| c.starts_with("vcs-commit")),
+        "{:?}",
+        codes(&rep)
+    );
+    // Only the tip and the claimed commit came: not the commit between them.
+    let count = git(
+        &shallow.join("store.git"),
+        &["rev-list", "--count", "refs/upstream/github.com/acme/deep/heads/main"],
+    );
+    assert_eq!(count.trim(), "1");
+
+    // The whole history: reachable, and no shallow file.
+    let full = tmp.path().join("full");
+    let rep = run(&full, &[]);
+    assert!(!full.join("store.git/shallow").exists());
+    assert_eq!(rep["provenance"]["repository"]["history_complete"], true);
+    assert_eq!(rep["provenance"]["vcs_info"]["commit_status"], "reachable");
+}
