@@ -190,6 +190,7 @@ fn world() -> World {
         ],
     );
     std::os::unix::fs::symlink("../../LICENSE", ws.join("crates/foo/LICENSE")).expect("symlink");
+    std::os::unix::fs::symlink("../../README.md", ws.join("crates/bar/README.md")).expect("symlink");
     let ws_head = commit(&ws, "workspace");
 
     // A repository without tags or claims: the nearest commit is inferred.
@@ -298,6 +299,7 @@ fn world() -> World {
             ("Cargo.toml", &normalised("bar", "1.0.0", url_ws)),
             ("Cargo.toml.orig", orig_bar),
             (".cargo_vcs_info.json", &vcs_info(&ws_head, None, false)),
+            ("README.md", readme),
             ("src/lib.rs", b"pub fn bar() {}\n"),
         ],
     );
@@ -490,6 +492,7 @@ fn every_file_is_explained_against_upstream() {
     let p = &r["provenance"];
     assert_eq!(p["basis"]["dir"], "crates/bar", "{p:#}");
     assert_eq!(p["basis"]["dir_source"], "inferred");
+    assert_eq!(reason(&r, "README.md"), "identical-via-symlink", "a symlinked README");
     assert_eq!(p["verdict"], "exact");
 
     // A path_in_vcs that leaves the repository is not followed.
