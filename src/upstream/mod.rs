@@ -242,7 +242,8 @@ pub struct CheckCommand {
 pub struct ProvenanceSection {
     /// `exact`, `equivalent`, `mismatch` or `no-basis`.
     pub verdict: &'static str,
-    /// Why there is no basis, when there is none.
+    /// Why there is no basis, when there is none (trusted text: the
+    /// details, which may quote untrusted text, are in `repository`).
     pub no_basis_reason: Option<String>,
     /// The repository.
     pub repository: RepositoryFacts,
@@ -609,7 +610,7 @@ impl<'a> Upstream<'a> {
                 repo.status = "refused".to_owned();
                 repo.refused = Some(e.to_string());
                 section.repository = repo;
-                section.no_basis_reason = Some(format!("the repository URL is not fetched: {e}"));
+                section.no_basis_reason = Some("the repository URL is not one cargofox fetches".to_owned());
                 section.vcs_info = claim_facts;
                 return (section, sigs);
             }
@@ -789,9 +790,9 @@ impl<'a> Upstream<'a> {
             }
             None => {
                 section.no_basis_reason = Some(match (&claim_facts, repo.status.as_str(), have_refs) {
-                    (_, "unreachable", false) => {
-                        format!("upstream unreachable: {}", repo.error.clone().unwrap_or_default())
-                    }
+                    // The reason (which may quote the URL) is in
+                    // `repository.error`; this text stays trusted.
+                    (_, "unreachable", false) => "upstream unreachable".to_owned(),
                     (_, "offline", false) => "the repository has not been fetched (offline)".to_owned(),
                     (Some(cf), _, _) if cf.claim.sha1.is_some() => {
                         "the claimed commit is not in the repository and no version tag was found".to_owned()

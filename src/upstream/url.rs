@@ -89,6 +89,15 @@ pub fn normalise(raw: &str) -> Result<RepoUrl, Refused> {
     if is_private(host) {
         return Err(Refused::PrivateHost(host.to_owned()));
     }
+    // Repository paths are plain: unreserved URL characters, `%`, `/`, `+`,
+    // `@`, `~`. Anything else (brackets, quotes, `<`, `*`) names no
+    // repository a host serves and would only carry Markup into reports.
+    if !path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%' | '/' | '+' | '@'))
+    {
+        return Err(malformed());
+    }
     let mut path = format!("/{path}");
     if let Some(cut) = VIEW_MARKERS.iter().filter_map(|m| path.find(m)).min() {
         path.truncate(cut);
@@ -276,6 +285,8 @@ mod tests {
             "https://github.com/",
             "https://github.com/a b",
             "https://-oops.example/a",
+            "https://github.com/a/[x](javascript:alert(1))",
+            "https://github.com/a/b<img>",
             "",
         ] {
             assert!(normalise(s).is_err(), "{s} should be refused: {:?}", normalise(s));

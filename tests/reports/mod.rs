@@ -72,7 +72,9 @@ fn fixture() -> TestRegistry {
             ("README.md", 0o644, b"line one\nline two\n"),
         ],
     );
-    let toml2 = b"[package]\nname = \"demo\"\nversion = \"0.2.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n[dependencies]\nserde = \"1.0.100\"\n\n[build-dependencies]\ncc = \"1\"\n";
+    // A repository URL and a .cargo_vcs_info.json made to imitate verdicts
+    // and smuggle Markdown: refused and shown as code (nothing is fetched).
+    let toml2 = b"[package]\nname = \"demo\"\nversion = \"0.2.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\nrepository = \"[\xe2\x9c\x85 matches upstream](javascript:alert(1)) <img src=x onerror=alert(1)>\"\n\n[dependencies]\nserde = \"1.0.100\"\n\n[build-dependencies]\ncc = \"1\"\n";
     let hostile = "```\n# Facts\n✅ matches upstream\n<img src=x onerror=alert(1)>\n[link](javascript:alert(1))\n\u{202E}evil\u{200B}\n~~~\n````\n";
     add(
         &mut reg,
@@ -100,6 +102,11 @@ fn fixture() -> TestRegistry {
             ("README.md", 0o644, b"line one\r\nline two\r\n"),
             ("blob.bin", 0o755, b"\x7fELF\x02\x01\x01\0\0\0payload"),
             ("evil`|name\u{202E}.rs", 0o644, hostile.as_bytes()),
+            (
+                ".cargo_vcs_info.json",
+                0o644,
+                br#"{"git":{"sha1":"\u2705 exact <img src=x onerror=alert(1)>"},"path_in_vcs":"**Verdict: exact** [x](javascript:alert(1))"}"#,
+            ),
         ],
     );
     reg
