@@ -156,8 +156,9 @@ pub struct SyncArgs {
     pub crates: Vec<CrateSpec>,
 
     /// Every crate of the registry, listed from a local clone of a git-format
-    /// index (`--index-git DIR`).
-    #[arg(long, requires = "index_git")]
+    /// index (`--index-git DIR`), else from the `crates` table of the
+    /// database dump (`--db-dump`).
+    #[arg(long)]
     pub all: bool,
 
     /// A local clone of the registry's git-format index (for `--all`).

@@ -123,9 +123,6 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                         .map(|name| commands::sync::CrateSpec { name, version: None }),
                 );
             }
-            if let Some(shard) = args.shard {
-                crates.retain(|c| shard.contains(&c.name));
-            }
             let net = if cli.offline {
                 None
             } else {
@@ -142,6 +139,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let audit = Audit::open_or_init(&audit_dir)?;
             let renderer = Renderer::new(cli.templates.as_deref())?;
             let mut owners = commands::owners_stage::OwnersStage::default();
+            if args.all && args.index_git.is_none() && args.db_dump.is_none() {
+                anyhow::bail!("--all needs --index-git DIR or --db-dump FILE|URL to list the registry's crates");
+            }
             if let Some(source) = &args.db_dump {
                 let path = if source.starts_with("https://") || source.starts_with("http://") {
                     let net = api_net
@@ -156,14 +156,29 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     std::path::PathBuf::from(source)
                 };
                 let path = &path;
-                let names: std::collections::BTreeSet<CrateName> = crates.iter().map(|c| c.name.clone()).collect();
+                // `--all` without an index clone: the dump's `crates` table
+                // lists the registry (read whole, then kept for the owners).
+                let dump_read_whole = args.all && args.index_git.is_none();
+                let filter = if dump_read_whole {
+                    cargofox::owners::dump::CrateFilter::All
+                } else {
+                    cargofox::owners::dump::CrateFilter::Only(crates.iter().map(|c| c.name.clone()).collect())
+                };
                 let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-                let reader = cargofox::owners::dump::DumpReader::new(cargofox::owners::dump::CrateFilter::Only(names));
-                owners.dump = Some(
-                    reader
-                        .read_all(std::io::BufReader::new(file))
-                        .with_context(|| format!("reading the database dump {}", path.display()))?,
-                );
+                let reader = cargofox::owners::dump::DumpReader::new(filter);
+                let data = reader
+                    .read_all(std::io::BufReader::new(file))
+                    .with_context(|| format!("reading the database dump {}", path.display()))?;
+                if dump_read_whole {
+                    crates.extend(data.crates.keys().map(|name| commands::sync::CrateSpec {
+                        name: name.clone(),
+                        version: None,
+                    }));
+                }
+                owners.dump = Some(data);
+            }
+            if let Some(shard) = args.shard {
+                crates.retain(|c| shard.contains(&c.name));
             }
             if let Some(base) = &args.api {
                 let net = api_net.as_ref().context("--api needs the network (not --offline)")?;

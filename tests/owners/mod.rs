@@ -25,7 +25,7 @@ use cargofox::owners::{
 use cargofox::types::CrateName;
 use serde_json::{Value, json};
 
-use crate::harness::{Fault, Server, TestRegistry, serve, temp_dir};
+use crate::harness::{Fault, IndexEntry, Server, TestRegistry, crate_file, serve, temp_dir};
 
 const DAY: i64 = 86_400;
 /// 2025-01-01T00:00:00Z
@@ -1664,4 +1664,60 @@ fn a_db_dump_can_be_fetched_by_url() {
     assert_eq!(server.requests_to(path).len(), 2, "retried once");
     let owners = std::fs::read_to_string(data.path().join("audit/crates/al/ph/alpha/owners.json")).unwrap();
     assert!(owners.contains("\"mallory\""), "{owners}");
+}
+
+/// `sync --all --db-dump`: the dump's `crates` table lists the registry
+/// (docs/DEPLOY.md); every crate it names is synced, and `--shard` splits
+/// them as it splits an index clone's.
+#[test]
+fn all_crates_can_be_listed_from_the_db_dump() {
+    let mut reg = TestRegistry::new();
+    for name in ["alpha", "beta", "gamma"] {
+        let files: Vec<(&str, &[u8])> = vec![("Cargo.toml", b"[package]\nname = \"x\"\n"), ("src/lib.rs", b"\n")];
+        let mut e = IndexEntry::new(name, "1.0.0", crate_file(name, "1.0.0", &files));
+        e.pubtime = Some(cargofox::output::format_utc(T0));
+        reg.add_entry(e);
+    }
+    let dir = temp_dir();
+    let dump = dir.path().join("db-dump.tar.gz");
+    std::fs::write(&dump, DumpFixture::standard().gz()).unwrap();
+    let run = |data: &std::path::Path, extra: &[&str]| {
+        crate::harness::Cargofox::new()
+            .data(data)
+            .registry(&reg.file_url())
+            .args(["--current-time", &cargofox::output::format_utc(T0 + DAY)])
+            .args(["sync", "--all", "--db-dump", dump.to_str().unwrap()])
+            .args(extra)
+            .run()
+    };
+    let all = temp_dir();
+    run(all.path(), &[])
+        .assert_success()
+        .assert_stdout_contains("sync: 3 crates");
+    for name in ["alpha", "beta", "gamma"] {
+        let page = all.path().join(format!(
+            "audit/{}/README.md",
+            cargofox::report::paths::crate_dir(&self::name(name))
+        ));
+        assert!(page.exists(), "{name}: {}", page.display());
+    }
+    let mut seen = 0;
+    for i in 0..2 {
+        let shard = temp_dir();
+        let out = run(shard.path(), &["--shard", &format!("{i}/2")]);
+        out.assert_success();
+        seen += ["alpha", "beta", "gamma"]
+            .iter()
+            .filter(|n| out.stdout.lines().any(|l| l.starts_with(&format!("{n}: "))))
+            .count();
+    }
+    assert_eq!(seen, 3, "every crate in exactly one shard");
+    // Without a source for the crate list, `--all` says what it needs.
+    crate::harness::Cargofox::new()
+        .data(all.path())
+        .registry(&reg.file_url())
+        .args(["sync", "--all"])
+        .run()
+        .assert_code(2)
+        .assert_stderr_contains("--all needs --index-git DIR or --db-dump");
 }
