@@ -161,6 +161,12 @@ pub struct SyncArgs {
     #[arg(long)]
     pub all: bool,
 
+    /// With `--all --db-dump`: only the crates whose dump rows (versions,
+    /// checksums, yanks, owners) changed since the last run that completed
+    /// cleanly with this option (recorded in `<data>/cache/`).
+    #[arg(long, requires_all = ["all", "db_dump"])]
+    pub dump_changed_only: bool,
+
     /// A local clone of the registry's git-format index (for `--all`).
     #[arg(long, value_name = "DIR")]
     pub index_git: Option<PathBuf>,

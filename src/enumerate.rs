@@ -1,11 +1,80 @@
 //! Which crates a run covers: names from a list file or from a local clone of
-//! a git-format registry index (`--all --index-git DIR`), and the stable
-//! assignment of crates to shards (`--shard I/N`) so that N workers, each with
-//! its own store, cover the registry exactly once between them.
+//! a git-format registry index (`--all --index-git DIR`), the crates whose
+//! database-dump rows changed since the last complete run
+//! (`--all --db-dump --dump-changed-only`), and the stable assignment of
+//! crates to shards (`--shard I/N`) so that N workers, each with its own
+//! store, cover the registry exactly once between them.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::owners::dump::DumpData;
 use crate::types::CrateName;
+
+/// Per crate of a dump, a digest of what the dump says about it: every
+/// version's number, checksum and yanked flag, and the owners' logins.
+/// Two dumps give the same digest for a crate exactly when none of these
+/// changed.
+pub fn dump_digests(data: &DumpData) -> BTreeMap<String, String> {
+    use sha2::Digest as _;
+    data.crates
+        .iter()
+        .map(|(name, c)| {
+            let mut h = sha2::Sha256::new();
+            let mut versions: Vec<String> = c
+                .versions
+                .iter()
+                .map(|v| {
+                    format!(
+                        "v {} {} {:?}\n",
+                        v.num,
+                        v.checksum.map(|s| s.to_hex()).unwrap_or_default(),
+                        v.yanked
+                    )
+                })
+                .collect();
+            versions.sort();
+            for v in versions {
+                h.update(v.as_bytes());
+            }
+            for (kind, owners) in [("u", &c.users), ("t", &c.teams)] {
+                let mut logins: Vec<&str> = owners.iter().flatten().map(|o| o.login.as_str()).collect();
+                logins.sort_unstable();
+                h.update(format!("{kind} {}\n", logins.join(",")).as_bytes());
+            }
+            let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            (name.to_string(), digest)
+        })
+        .collect()
+}
+
+/// The crates whose digest is new or differs from `previous`.
+pub fn changed_crates(previous: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> Vec<CrateName> {
+    now.iter()
+        .filter(|(name, d)| previous.get(*name) != Some(d))
+        .filter_map(|(name, _)| CrateName::new(name).ok())
+        .collect()
+}
+
+/// The digests a complete run recorded (`{}` when there are none yet or the
+/// file is unreadable: then every crate counts as changed).
+pub fn read_digests(path: &Path) -> BTreeMap<String, String> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Record the digests of a complete run (written to a temporary file, then
+/// renamed: a killed run leaves the previous record).
+pub fn write_digests(path: &Path, digests: &BTreeMap<String, String>) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(digests).map_err(std::io::Error::other)?)?;
+    std::fs::rename(&tmp, path)
+}
 
 /// Names from a list: one per line, `#` comments and blank lines ignored.
 /// Lines that are not crate names are returned apart, to be reported.

@@ -142,6 +142,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             if args.all && args.index_git.is_none() && args.db_dump.is_none() {
                 anyhow::bail!("--all needs --index-git DIR or --db-dump FILE|URL to list the registry's crates");
             }
+            let digests_path = cli.data.join("cache").join("db-dump-crates.json");
+            let mut dump_digests = None;
             if let Some(source) = &args.db_dump {
                 let path = if source.starts_with("https://") || source.starts_with("http://") {
                     let net = api_net
@@ -170,10 +172,25 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     .read_all(std::io::BufReader::new(file))
                     .with_context(|| format!("reading the database dump {}", path.display()))?;
                 if dump_read_whole {
-                    crates.extend(data.crates.keys().map(|name| commands::sync::CrateSpec {
-                        name: name.clone(),
-                        version: None,
-                    }));
+                    let names: Vec<CrateName> = if args.dump_changed_only {
+                        let digests = cargofox::enumerate::dump_digests(&data);
+                        let previous = cargofox::enumerate::read_digests(&digests_path);
+                        let changed = cargofox::enumerate::changed_crates(&previous, &digests);
+                        out.line(&format!(
+                            "dump: {} of {} crates changed since the last complete run",
+                            changed.len(),
+                            digests.len()
+                        ));
+                        dump_digests = Some(digests);
+                        changed
+                    } else {
+                        data.crates.keys().cloned().collect()
+                    };
+                    crates.extend(
+                        names
+                            .into_iter()
+                            .map(|name| commands::sync::CrateSpec { name, version: None }),
+                    );
                 }
                 owners.dump = Some(data);
             }
@@ -222,6 +239,14 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 clock,
             };
             let (outcome, _) = commands::sync::run(&opts, &registry, &store, &stage, &mut out)?;
+            // Only a run that stored everything it was given moves the
+            // record on; otherwise the same crates come back next time.
+            if let Some(d) = &dump_digests
+                && outcome == Outcome::Clean
+            {
+                cargofox::enumerate::write_digests(&digests_path, d)
+                    .with_context(|| format!("writing {}", digests_path.display()))?;
+            }
             let st = upstream.stats();
             tracing::info!(
                 fetches = st.fetches,

@@ -1721,3 +1721,61 @@ fn all_crates_can_be_listed_from_the_db_dump() {
         .assert_code(2)
         .assert_stderr_contains("--all needs --index-git DIR or --db-dump");
 }
+
+/// `--dump-changed-only`: a daily run over the whole registry fetches only
+/// the crates whose dump rows changed since the last complete run.
+#[test]
+fn a_daily_run_from_the_dump_syncs_only_what_changed() {
+    let mut reg = TestRegistry::new();
+    for name in ["alpha", "beta", "gamma"] {
+        let files: Vec<(&str, &[u8])> = vec![("Cargo.toml", b"[package]\nname = \"x\"\n"), ("src/lib.rs", b"\n")];
+        let mut e = IndexEntry::new(name, "1.0.0", crate_file(name, "1.0.0", &files));
+        e.pubtime = Some(cargofox::output::format_utc(T0));
+        reg.add_entry(e);
+    }
+    let dir = temp_dir();
+    let dump = dir.path().join("db-dump.tar.gz");
+    let data = temp_dir();
+    let run = |fixture: &DumpFixture| {
+        std::fs::write(&dump, fixture.gz()).unwrap();
+        crate::harness::Cargofox::new()
+            .data(data.path())
+            .registry(&reg.file_url())
+            .args(["--current-time", &cargofox::output::format_utc(T0 + DAY)])
+            .args([
+                "sync",
+                "--all",
+                "--dump-changed-only",
+                "--db-dump",
+                dump.to_str().unwrap(),
+            ])
+            .run()
+    };
+    let mut fixture = DumpFixture::standard();
+    run(&fixture)
+        .assert_success()
+        .assert_stdout_contains("dump: 3 of 3 crates changed")
+        .assert_stdout_contains("sync: 3 crates");
+    run(&fixture)
+        .assert_success()
+        .assert_stdout_contains("dump: 0 of 3 crates changed")
+        .assert_stdout_contains("sync: 0 crates");
+    // beta's only version is yanked in the next dump.
+    let versions = String::from_utf8(fixture.table("versions").clone()).unwrap();
+    let yanked: Vec<String> = versions
+        .lines()
+        .map(|l| {
+            if l.contains(",0.1.0,0.1.0,") {
+                format!("{}t", l.strip_suffix('f').unwrap())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    *fixture.table("versions") = (yanked.join("\n") + "\n").into_bytes();
+    let out = run(&fixture);
+    out.assert_success()
+        .assert_stdout_contains("dump: 1 of 3 crates changed")
+        .assert_stdout_contains("sync: 1 crates");
+    assert!(out.stdout.lines().any(|l| l.starts_with("beta: ")), "{out}");
+}
