@@ -1666,11 +1666,8 @@ fn a_db_dump_can_be_fetched_by_url() {
     assert!(owners.contains("\"mallory\""), "{owners}");
 }
 
-/// `sync --all --db-dump`: the dump's `crates` table lists the registry
-/// (docs/DEPLOY.md); every crate it names is synced, and `--shard` splits
-/// them as it splits an index clone's.
-#[test]
-fn all_crates_can_be_listed_from_the_db_dump() {
+/// A registry with one release of each crate `DumpFixture::standard` names.
+fn dump_crates_registry() -> TestRegistry {
     let mut reg = TestRegistry::new();
     for name in ["alpha", "beta", "gamma"] {
         let files: Vec<(&str, &[u8])> = vec![("Cargo.toml", b"[package]\nname = \"x\"\n"), ("src/lib.rs", b"\n")];
@@ -1678,6 +1675,15 @@ fn all_crates_can_be_listed_from_the_db_dump() {
         e.pubtime = Some(cargofox::output::format_utc(T0));
         reg.add_entry(e);
     }
+    reg
+}
+
+/// `sync --all --db-dump`: the dump's `crates` table lists the registry
+/// (docs/DEPLOY.md); every crate it names is synced, and `--shard` splits
+/// them as it splits an index clone's.
+#[test]
+fn all_crates_can_be_listed_from_the_db_dump() {
+    let reg = dump_crates_registry();
     let dir = temp_dir();
     let dump = dir.path().join("db-dump.tar.gz");
     std::fs::write(&dump, DumpFixture::standard().gz()).unwrap();
@@ -1726,13 +1732,7 @@ fn all_crates_can_be_listed_from_the_db_dump() {
 /// the crates whose dump rows changed since the last complete run.
 #[test]
 fn a_daily_run_from_the_dump_syncs_only_what_changed() {
-    let mut reg = TestRegistry::new();
-    for name in ["alpha", "beta", "gamma"] {
-        let files: Vec<(&str, &[u8])> = vec![("Cargo.toml", b"[package]\nname = \"x\"\n"), ("src/lib.rs", b"\n")];
-        let mut e = IndexEntry::new(name, "1.0.0", crate_file(name, "1.0.0", &files));
-        e.pubtime = Some(cargofox::output::format_utc(T0));
-        reg.add_entry(e);
-    }
+    let reg = dump_crates_registry();
     let dir = temp_dir();
     let dump = dir.path().join("db-dump.tar.gz");
     let data = temp_dir();
