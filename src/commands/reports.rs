@@ -119,6 +119,7 @@ pub fn update_crate(
     let mut rows = Vec::new();
     // Which reports are missing or stale.
     let mut plan = Vec::new();
+    let mut provisional_in_window = false;
     for e in entries {
         let Some(&commit) = stored.get(&e.vers.ref_component()) else {
             plan.push(None);
@@ -134,6 +135,12 @@ pub fn update_crate(
                     && commit.to_hex() == s.facts.commit
                     && s.provenance.is_some() == ctx.upstream.enabled()
             });
+        // A provisional provenance section (upstream unreachable, the claimed
+        // commit missing or unknown) of a recent release is checked again
+        // on every run that fetches, within the window; rewritten only when
+        // something other than its date changed.
+        let recheck = fresh && existing.as_ref().is_some_and(|s| provisional_now(ctx, e, s));
+        let fresh = fresh && !recheck;
         // A yank or an unyank since the report was written: an event.
         if existing.as_ref().is_some_and(|s| s.yanked != e.yanked) {
             let what = if e.yanked { "Yanked" } else { "Unyanked" };
@@ -176,6 +183,15 @@ pub fn update_crate(
             let json = serde_json::to_vec_pretty(&report)?;
             let mut json = json;
             json.push(b'\n');
+            if same_but_date(ctx.audit.read(&json_path).as_deref(), &json) {
+                // A recheck that found nothing new: the report stays as it
+                // was, byte for byte.
+                if let Some(s) = existing {
+                    provisional_in_window |= provisional_now(ctx, e, &s);
+                    rows.push((e.pubtime, stem, s));
+                }
+                continue;
+            }
             let pages = ctx.renderer.render_release(&report, &stem)?;
             // The JSON is what says a report is fresh: write it last, so a
             // killed run leaves the report stale (rewritten next run), never
@@ -188,6 +204,7 @@ pub fn update_crate(
             serde_json::from_slice(&json).ok()
         };
         if let Some(s) = summary {
+            provisional_in_window |= provisional_now(ctx, e, &s);
             rows.push((e.pubtime, stem, s));
         }
     }
@@ -201,8 +218,15 @@ pub fn update_crate(
     rows.reverse();
     let rows: Vec<(String, ReportSummary)> = rows.into_iter().map(|(_, stem, s)| (stem, s)).collect();
     let summary = crate_page(ctx, name, &rows, owners, false)?;
-    // Last: the marker says every file above is written.
-    if let Some(m) = &marker {
+    // Last: the marker says every file above is written. A crate with a
+    // provisional report in its window gets none: it is looked at again.
+    if provisional_in_window && let Some(m) = &marker {
+        match std::fs::remove_file(m) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("removing {}", m.display()))),
+        }
+    } else if let Some(m) = &marker {
         if let Some(parent) = m.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
@@ -377,6 +401,34 @@ pub fn forget_fresh(audit: &Audit, name: &CrateName) -> anyhow::Result<()> {
 /// Everything a crate's reports and page are written from, as far as the
 /// per-report freshness rule looks (schema version, yank status, commit) plus
 /// the page's own inputs (templates, whether owners are recorded), hashed.
+/// How long after publication a provisional provenance section is checked
+/// again (30 days).
+const RECHECK_WINDOW: i64 = 30 * 86_400;
+
+/// Whether this run should look at a report's provenance again: it is
+/// provisional, the release is within the window, and the run fetches.
+fn provisional_now(ctx: &Context<'_>, e: &IndexEntry, s: &ReportSummary) -> bool {
+    ctx.upstream.fetches()
+        && e.pubtime.is_some_and(|t| ctx.clock.now() - t < RECHECK_WINDOW)
+        && s.provenance.as_ref().is_some_and(model::ProvenanceSummary::provisional)
+}
+
+/// Whether two report JSONs differ only in `analysed_at`.
+fn same_but_date(old: Option<&[u8]>, new: &[u8]) -> bool {
+    let parse = |b: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(b).ok().map(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("analysed_at");
+            }
+            v
+        })
+    };
+    match (old.and_then(parse), parse(new)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
 fn fresh_fingerprint(
     renderer: &Renderer,
     entries: &[IndexEntry],

@@ -182,10 +182,51 @@ pub struct ReportSummary {
     /// Changes.
     #[serde(default)]
     pub changes: Option<serde_json::Value>,
-    /// Whether the report has a provenance section (written without
-    /// `--no-upstream`).
+    /// Its provenance section, as far as freshness needs it (absent when
+    /// written with `--no-upstream`).
     #[serde(default)]
-    pub provenance: Option<serde::de::IgnoredAny>,
+    pub provenance: Option<ProvenanceSummary>,
+}
+
+/// What decides whether a provenance section may still change.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProvenanceSummary {
+    /// `repository.status`.
+    #[serde(default)]
+    pub repository: Option<StatusOnly>,
+    /// `vcs_info.commit_status`.
+    #[serde(default)]
+    pub vcs_info: Option<CommitStatusOnly>,
+}
+
+/// `{status}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StatusOnly {
+    /// The status.
+    #[serde(default)]
+    pub status: String,
+}
+
+/// `{commit_status}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CommitStatusOnly {
+    /// The status.
+    #[serde(default)]
+    pub commit_status: Option<String>,
+}
+
+impl ProvenanceSummary {
+    /// Whether the section rests on something a later fetch may settle: the
+    /// repository could not be reached, or the claimed commit was missing or
+    /// unknown (pushed after publishing, a shallow history, a host down).
+    pub fn provisional(&self) -> bool {
+        self.repository.as_ref().is_some_and(|r| r.status == "unreachable")
+            || self
+                .vcs_info
+                .as_ref()
+                .and_then(|v| v.commit_status.as_deref())
+                .is_some_and(|s| s == "missing" || s == "unknown")
+    }
 }
 
 /// Facts read back.

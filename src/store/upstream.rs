@@ -73,6 +73,9 @@ pub enum EntryKind {
     Submodule,
 }
 
+/// What is recorded when a remote will not serve a claimed commit.
+const NOT_SERVED: &str = "not served when asked for it by id";
+
 /// The most extra fetches (by ref or by id) made for claimed commits of one
 /// repository in one run.
 const MAX_EXTRA_FETCHES: usize = 16;
@@ -454,8 +457,15 @@ fn fetch_all(repo: &gix::ThreadSafeRepository, spec: &FetchSpec, interrupt: &Ato
         let depth = spec.depth.map(|_| std::num::NonZeroU32::MIN);
         match fetch_once(&repo, &spec.url, &[refspec], false, depth, interrupt) {
             Ok(_) if repo.has_object(want) => out.extra.push((*want, how)),
-            Ok(_) => out.refused.push((*want, "the remote did not send it".to_owned())),
-            Err(e) => out.refused.push((*want, e)),
+            // The remote's own words vary from attempt to attempt (a reset
+            // pipe, or "not our ref"): they go to the log, and the fact kept
+            // is the same every time, so that a recheck that finds nothing
+            // new changes nothing.
+            Ok(_) => out.refused.push((*want, NOT_SERVED.to_owned())),
+            Err(e) => {
+                tracing::info!(url = %spec.url, commit = %want, error = %e, "claimed commit not served");
+                out.refused.push((*want, NOT_SERVED.to_owned()));
+            }
         }
     }
     out

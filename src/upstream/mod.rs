@@ -327,6 +327,11 @@ impl<'a> Upstream<'a> {
         *self.stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Whether this run fetches (the stage is on and not `--offline`).
+    pub fn fetches(&self) -> bool {
+        self.opts.enabled && !self.opts.offline
+    }
+
     /// Whether the stage runs at all.
     pub fn enabled(&self) -> bool {
         self.opts.enabled

@@ -865,3 +865,103 @@ fn a_shallow_fetch_is_really_shallow_and_says_what_it_cannot_know() {
     assert_eq!(rep["provenance"]["repository"]["history_complete"], true);
     assert_eq!(rep["provenance"]["vcs_info"]["commit_status"], "reachable");
 }
+
+/// A claim that cannot be checked yet (the commit is pushed after the crate
+/// is published) is checked again by later runs within 30 days of
+/// publication; a recheck that finds nothing new leaves the report as it was.
+#[test]
+fn a_commit_pushed_after_publishing_is_found_by_a_later_run() {
+    let tmp = temp_dir();
+    let up = tmp.path().join("up");
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::write(
+        home.join(".gitconfig"),
+        format!(
+            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
+            up.display()
+        ),
+    )
+    .expect("gitconfig");
+    let origin = repo(&up, "acme/late");
+    let orig: &[u8] = b"[package]\nname = \"late\"\n";
+    let lib: &[u8] = b"pub fn late() {}\n";
+    write(&origin, &[("Cargo.toml", orig), ("README.md", b"late\n")]);
+    commit(&origin, "first");
+    // The maintainer's clone: the release commit is made there and published
+    // before it is pushed.
+    let work = tmp.path().join("work");
+    git(
+        tmp.path(),
+        &["clone", "-q", &origin.to_string_lossy(), &work.to_string_lossy()],
+    );
+    write(&work, &[("src/lib.rs", lib)]);
+    let release = commit(&work, "release");
+    let mut reg = TestRegistry::new();
+    add(
+        &mut reg,
+        "late",
+        "0.1.0",
+        "2026-01-01T00:00:00Z",
+        &[
+            (
+                "Cargo.toml",
+                &normalised("late", "0.1.0", "https://github.com/acme/late"),
+            ),
+            ("Cargo.toml.orig", orig),
+            (".cargo_vcs_info.json", &vcs_info(&release, Some(""), false)),
+            ("src/lib.rs", lib),
+        ],
+    );
+    let data = tmp.path().join("data");
+    let run = |now: &str| {
+        Cargofox::new()
+            .data(&data)
+            .registry(&reg.file_url())
+            .args(["--current-time", now])
+            .env("HOME", &home)
+            .verbose()
+            .sync(&["late"])
+            .run()
+            .assert_success()
+            .to_string()
+    };
+    let head = || git(&data.join("audit"), &["rev-parse", "HEAD"]);
+
+    run("2026-01-01T01:00:00Z");
+    let r = report(&data, "late", "0.1.0");
+    assert_eq!(
+        r["provenance"]["vcs_info"]["commit_status"], "missing",
+        "{:#}",
+        r["provenance"]
+    );
+    assert!(codes(&r).contains(&"vcs-commit-missing".to_owned()));
+
+    // Nothing pushed yet: checked again, nothing changes, no commit.
+    let before = head();
+    run("2026-01-02T01:00:00Z");
+    assert_eq!(
+        head(),
+        before,
+        "a recheck that finds nothing new writes nothing: {}",
+        git(&data.join("audit"), &["show", "--stat", "-p", "HEAD"])
+    );
+
+    // Pushed: the next run finds it and rewrites the report.
+    git(&work, &["push", "-q", "origin", "HEAD:refs/heads/release"]);
+    let log = run("2026-01-03T01:00:00Z");
+    let r = report(&data, "late", "0.1.0");
+    assert_eq!(
+        r["provenance"]["vcs_info"]["commit_status"], "reachable",
+        "{log}\n{:#}",
+        r["provenance"]
+    );
+    assert_eq!(r["provenance"]["verdict"], "exact");
+    assert!(!codes(&r).contains(&"vcs-commit-missing".to_owned()));
+    assert_ne!(head(), before);
+
+    // Settled: later runs leave it alone.
+    let settled = head();
+    run("2026-01-04T01:00:00Z");
+    assert_eq!(head(), settled);
+}
