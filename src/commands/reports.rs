@@ -413,12 +413,17 @@ fn provisional_now(ctx: &Context<'_>, e: &IndexEntry, s: &ReportSummary) -> bool
         && s.provenance.as_ref().is_some_and(model::ProvenanceSummary::provisional)
 }
 
-/// Whether two report JSONs differ only in `analysed_at`.
+/// Whether two report JSONs differ only in `analysed_at` and in the words
+/// of an upstream error (the same failure can be worded differently from
+/// one attempt to the next; the status beside it is what is compared).
 fn same_but_date(old: Option<&[u8]>, new: &[u8]) -> bool {
     let parse = |b: &[u8]| {
         serde_json::from_slice::<serde_json::Value>(b).ok().map(|mut v| {
             if let Some(o) = v.as_object_mut() {
                 o.remove("analysed_at");
+            }
+            if let Some(r) = v.pointer_mut("/provenance/repository").and_then(|r| r.as_object_mut()) {
+                r.remove("error");
             }
             v
         })
@@ -810,4 +815,24 @@ pub fn update_index(
     super::stats::regenerate(audit, renderer)?;
     audit.write("crates.json", &json)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_but_date;
+
+    #[test]
+    fn a_recheck_ignores_only_the_date_and_the_wording_of_an_upstream_error() {
+        let old =
+            br#"{"analysed_at":"a","yanked":false,"provenance":{"repository":{"status":"unreachable","error":"dns"}}}"#;
+        let reworded = br#"{"analysed_at":"b","yanked":false,"provenance":{"repository":{"status":"unreachable","error":"reset"}}}"#;
+        assert!(same_but_date(Some(old), reworded));
+        let settled =
+            br#"{"analysed_at":"b","yanked":false,"provenance":{"repository":{"status":"fetched","error":null}}}"#;
+        assert!(!same_but_date(Some(old), settled));
+        let yanked =
+            br#"{"analysed_at":"a","yanked":true,"provenance":{"repository":{"status":"unreachable","error":"dns"}}}"#;
+        assert!(!same_but_date(Some(old), yanked));
+        assert!(!same_but_date(None, old));
+    }
 }
