@@ -14,6 +14,24 @@ use crate::harness::{Cargofox, IndexEntry, TestRegistry, crate_file_with_modes, 
 
 const NOW: &str = "2026-01-02T03:04:05Z";
 
+/// Under `root`: `up/` for upstream repositories and a `home/` whose
+/// `.gitconfig` sends `https://github.com/` there (`insteadOf`), as a user
+/// would point cargofox at mirrors.
+fn mirror_home(root: &Path) -> (PathBuf, PathBuf) {
+    let up = root.join("up");
+    let home = root.join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::write(
+        home.join(".gitconfig"),
+        format!(
+            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
+            up.display()
+        ),
+    )
+    .expect("gitconfig");
+    (up, home)
+}
+
 /// A git work repository under `root/<owner>/<name>`, `main` branch.
 fn repo(root: &Path, path: &str) -> PathBuf {
     let dir = root.join(path);
@@ -125,17 +143,7 @@ struct World {
 /// The upstream repositories and the registry of every case.
 fn world() -> World {
     let tmp = temp_dir();
-    let up = tmp.path().join("up");
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).expect("home");
-    std::fs::write(
-        home.join(".gitconfig"),
-        format!(
-            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
-            up.display()
-        ),
-    )
-    .expect("gitconfig");
+    let (up, home) = mirror_home(tmp.path());
 
     // A single-crate repository.
     let w = repo(&up, "acme/widget");
@@ -203,43 +211,25 @@ fn world() -> World {
 
     let url_w = "https://github.com/acme/widget";
     let mut reg = TestRegistry::new();
-    let n = |v| normalised("widget", v, url_w);
-    add(
-        &mut reg,
-        "widget",
-        "0.1.0",
-        "2025-01-01T00:00:00Z",
-        &[
-            ("Cargo.toml", &n("0.1.0")),
-            ("Cargo.toml.orig", orig_w),
-            (".cargo_vcs_info.json", &vcs_info(&a, Some(""), false)),
-            ("src/lib.rs", lib_a),
-        ],
-    );
-    add(
-        &mut reg,
-        "widget",
-        "0.2.0",
-        "2025-02-01T00:00:00Z",
-        &[
-            ("Cargo.toml", &n("0.2.0")),
-            ("Cargo.toml.orig", orig_w),
-            (".cargo_vcs_info.json", &vcs_info(&b, Some(""), false)),
-            ("src/lib.rs", lib_b),
-        ],
-    );
-    add(
-        &mut reg,
-        "widget",
-        "0.3.0",
-        "2025-03-01T00:00:00Z",
-        &[
-            ("Cargo.toml", &n("0.3.0")),
-            ("Cargo.toml.orig", orig_w),
-            (".cargo_vcs_info.json", &vcs_info(&c, Some(""), false)),
-            ("src/lib.rs", lib_c),
-        ],
-    );
+    let n = |v: &str| normalised("widget", v, url_w);
+    // A release packaged from a commit of the repository, unchanged.
+    let plain_release = |reg: &mut TestRegistry, v: &str, t: &str, sha: &str, lib: &[u8]| {
+        add(
+            reg,
+            "widget",
+            v,
+            t,
+            &[
+                ("Cargo.toml", &n(v)),
+                ("Cargo.toml.orig", orig_w),
+                (".cargo_vcs_info.json", &vcs_info(sha, Some(""), false)),
+                ("src/lib.rs", lib),
+            ],
+        );
+    };
+    plain_release(&mut reg, "0.1.0", "2025-01-01T00:00:00Z", &a, lib_a);
+    plain_release(&mut reg, "0.2.0", "2025-02-01T00:00:00Z", &b, lib_b);
+    plain_release(&mut reg, "0.3.0", "2025-03-01T00:00:00Z", &c, lib_c);
     let missing = "0123456789abcdef0123456789abcdef01234567";
     add(
         &mut reg,
@@ -788,17 +778,7 @@ fn hostile_urls_huge_repositories_hanging_servers_and_submodules() {
 #[test]
 fn a_shallow_fetch_is_really_shallow_and_says_what_it_cannot_know() {
     let tmp = temp_dir();
-    let up = tmp.path().join("up");
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).expect("home");
-    std::fs::write(
-        home.join(".gitconfig"),
-        format!(
-            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
-            up.display()
-        ),
-    )
-    .expect("gitconfig");
+    let (up, home) = mirror_home(tmp.path());
     let r = repo(&up, "acme/deep");
     let orig: &[u8] = b"[package]\nname = \"deep\"\n";
     let lib_a: &[u8] = b"pub fn a() {}\n";
@@ -872,17 +852,7 @@ fn a_shallow_fetch_is_really_shallow_and_says_what_it_cannot_know() {
 #[test]
 fn a_commit_pushed_after_publishing_is_found_by_a_later_run() {
     let tmp = temp_dir();
-    let up = tmp.path().join("up");
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).expect("home");
-    std::fs::write(
-        home.join(".gitconfig"),
-        format!(
-            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
-            up.display()
-        ),
-    )
-    .expect("gitconfig");
+    let (up, home) = mirror_home(tmp.path());
     let origin = repo(&up, "acme/late");
     let orig: &[u8] = b"[package]\nname = \"late\"\n";
     let lib: &[u8] = b"pub fn late() {}\n";
