@@ -162,6 +162,11 @@ pub struct Store {
 /// slot costs a few dozen bytes.
 const PACK_INDEX_SLOTS: u16 = (1 << 15) - 1;
 
+/// Packs past which no upstream fetch starts (each fetch writes one): the
+/// rest of gix's slots stay for the run's own batches. `git repack
+/// --geometric=2 -d` between runs brings the count down (docs/DEPLOY.md).
+pub const MAX_PACKS_FOR_FETCH: usize = PACK_INDEX_SLOTS as usize - 2_768;
+
 /// The lock file of writers, inside the git directory (git ignores it).
 const WRITE_LOCK: &str = "cargofox.lock";
 

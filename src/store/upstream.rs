@@ -91,10 +91,26 @@ impl Store {
     /// [`Fetched::error`]. Runs in its own thread and is abandoned (and told
     /// to stop) at the time limit.
     pub fn fetch_upstream(&self, spec: &FetchSpec) -> Fetched {
+        let pack_dir = self.git_dir.join("objects").join("pack");
+        let packs = std::fs::read_dir(&pack_dir)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".idx"))
+                    .count()
+            })
+            .unwrap_or(0);
+        if packs >= super::MAX_PACKS_FOR_FETCH {
+            return Fetched {
+                effective_url: spec.url.clone(),
+                error: Some(format!(
+                    "not fetched: the store holds {packs} packs (run `git repack --geometric=2 -d` on it)"
+                )),
+                ..Fetched::default()
+            };
+        }
         let (tx, rx) = std::sync::mpsc::channel();
         let repo = self.repo.clone();
         let interrupt = Arc::new(AtomicBool::new(false));
-        let pack_dir = self.git_dir.join("objects").join("pack");
         let watchdog = Watchdog::start(&pack_dir, spec.max_bytes, spec.timeout, Arc::clone(&interrupt));
         let spec2 = spec.clone();
         let flag = Arc::clone(&interrupt);
