@@ -103,6 +103,19 @@ pub fn format_utc(secs: i64) -> String {
     )
 }
 
+/// Cut `s` to at most `max` bytes on a character boundary, then append
+/// `marker` (for bounded messages built from untrusted or long text).
+pub fn truncate_with(s: &mut String, max: usize, marker: &str) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str(marker);
+    }
+}
+
 /// A word for a POSIX shell: as it is when it holds only characters no shell
 /// treats specially, else single-quoted.
 pub fn shell_quote(s: &str) -> String {
@@ -119,6 +132,16 @@ pub fn shell_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        let mut s = "aé€".to_owned();
+        truncate_with(&mut s, 4, "…");
+        assert_eq!(s, "aé…");
+        let mut short = "abc".to_owned();
+        truncate_with(&mut short, 3, "…");
+        assert_eq!(short, "abc");
+    }
 
     #[test]
     fn utc_formatting_roundtrips() {

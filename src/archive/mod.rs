@@ -171,14 +171,7 @@ fn clean_reason(s: &str) -> String {
             }
         }
     }
-    if out.len() > 200 {
-        let mut cut = 200;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        out.push_str("...");
-    }
+    crate::output::truncate_with(&mut out, 200, "...");
     out
 }
 

@@ -321,14 +321,7 @@ fn err(e: impl std::fmt::Display) -> String {
         }
     }
     let mut out = parts.join(": ");
-    if out.len() > 400 {
-        let mut cut = 400;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        out.push('…');
-    }
+    crate::output::truncate_with(&mut out, 400, "…");
     out
 }
 

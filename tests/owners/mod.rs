@@ -669,6 +669,43 @@ fn tar_gz(entries: &[(String, Option<Vec<u8>>)]) -> Vec<u8> {
     tar.into_inner().unwrap().finish().unwrap()
 }
 
+/// `crates.csv` columns, as crates.io's dump has them (PostgreSQL's
+/// alphabetical order).
+const CRATES_COLUMNS: &[&str] = &[
+    "created_at",
+    "description",
+    "documentation",
+    "homepage",
+    "id",
+    "max_features",
+    "max_upload_size",
+    "name",
+    "readme",
+    "repository",
+    "updated_at",
+];
+
+/// `versions.csv` columns, likewise.
+const VERSIONS_COLUMNS: &[&str] = &[
+    "bin_names",
+    "checksum",
+    "crate_id",
+    "crate_size",
+    "created_at",
+    "downloads",
+    "features",
+    "has_lib",
+    "id",
+    "license",
+    "links",
+    "num",
+    "num_no_build",
+    "published_by",
+    "rust_version",
+    "updated_at",
+    "yanked",
+];
+
 fn csv(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(header).unwrap();
@@ -701,19 +738,7 @@ impl DumpFixture {
     /// names in PostgreSQL's alphabetical order, extra columns and tables.
     fn standard() -> Self {
         let crates = csv(
-            &[
-                "created_at",
-                "description",
-                "documentation",
-                "homepage",
-                "id",
-                "max_features",
-                "max_upload_size",
-                "name",
-                "readme",
-                "repository",
-                "updated_at",
-            ],
+            CRATES_COLUMNS,
             &[
                 vec![
                     pg_time(T0),
@@ -799,25 +824,7 @@ impl DumpFixture {
             ]
         };
         let versions = csv(
-            &[
-                "bin_names",
-                "checksum",
-                "crate_id",
-                "crate_size",
-                "created_at",
-                "downloads",
-                "features",
-                "has_lib",
-                "id",
-                "license",
-                "links",
-                "num",
-                "num_no_build",
-                "published_by",
-                "rust_version",
-                "updated_at",
-                "yanked",
-            ],
+            VERSIONS_COLUMNS,
             &[
                 version(10, 1, "1.0.0", 0, "1", "f"),
                 version(11, 2, "0.1.0", 1, "2", "f"),
@@ -1245,39 +1252,21 @@ fn bench_dump_write() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let started = Instant::now();
     let readme = "# A crate\n\nSome text, with \"quotes\", a table | a | b |, and more lines.\n".repeat(12);
-    let crates = write_table(
-        work.path(),
-        "crates",
-        &[
-            "created_at",
-            "description",
-            "documentation",
-            "homepage",
-            "id",
-            "max_features",
-            "max_upload_size",
-            "name",
-            "readme",
-            "repository",
-            "updated_at",
-        ],
-        BENCH_CRATES,
-        |i, r| {
-            r.extend([
-                pg_time(T0 - i as i64 * 600),
-                format!("Crate number {i}, for things"),
-                s(""),
-                s(""),
-                s(i),
-                s(""),
-                s(""),
-                format!("crate-{i}"),
-                readme.clone(),
-                format!("https://github.com/owner{}/crate-{i}", i % 5000),
-                pg_time(T0),
-            ]);
-        },
-    );
+    let crates = write_table(work.path(), "crates", CRATES_COLUMNS, BENCH_CRATES, |i, r| {
+        r.extend([
+            pg_time(T0 - i as i64 * 600),
+            format!("Crate number {i}, for things"),
+            s(""),
+            s(""),
+            s(i),
+            s(""),
+            s(""),
+            format!("crate-{i}"),
+            readme.clone(),
+            format!("https://github.com/owner{}/crate-{i}", i % 5000),
+            pg_time(T0),
+        ]);
+    });
     let teams = write_table(
         work.path(),
         "teams",
@@ -1333,62 +1322,38 @@ fn bench_dump_write() {
             ]);
         },
     );
-    let versions = write_table(
-        work.path(),
-        "versions",
-        &[
-            "bin_names",
-            "checksum",
-            "crate_id",
-            "crate_size",
-            "created_at",
-            "downloads",
-            "features",
-            "has_lib",
-            "id",
-            "license",
-            "links",
-            "num",
-            "num_no_build",
-            "published_by",
-            "rust_version",
-            "updated_at",
-            "yanked",
-        ],
-        BENCH_VERSIONS,
-        |i, r| {
-            let v = format!("{}.{}.{}", i % 3, i % 17, i % 101);
-            r.extend([
-                s("{}"),
-                format!(
-                    "{:016x}{:016x}{:016x}{:016x}",
-                    rng.next(),
-                    rng.next(),
-                    rng.next(),
-                    rng.next()
-                ),
-                s(1 + rng.below(BENCH_CRATES)),
-                s(rng.below(1 << 20)),
-                pg_time(T0 - (BENCH_VERSIONS - i) as i64 * 60),
-                s(rng.below(1_000_000)),
-                s("{\"default\":[\"std\"],\"std\":[\"alloc\"],\"alloc\":[],\"serde\":[\"dep:serde\"]}"),
-                s("t"),
-                s(i),
-                s("MIT OR Apache-2.0"),
-                s(""),
-                v.clone(),
-                v,
-                if rng.below(10) == 0 {
-                    s("")
-                } else {
-                    s(1 + rng.below(BENCH_USERS))
-                },
-                s("1.70"),
-                pg_time(T0),
-                s(if rng.below(50) == 0 { "t" } else { "f" }),
-            ]);
-        },
-    );
+    let versions = write_table(work.path(), "versions", VERSIONS_COLUMNS, BENCH_VERSIONS, |i, r| {
+        let v = format!("{}.{}.{}", i % 3, i % 17, i % 101);
+        r.extend([
+            s("{}"),
+            format!(
+                "{:016x}{:016x}{:016x}{:016x}",
+                rng.next(),
+                rng.next(),
+                rng.next(),
+                rng.next()
+            ),
+            s(1 + rng.below(BENCH_CRATES)),
+            s(rng.below(1 << 20)),
+            pg_time(T0 - (BENCH_VERSIONS - i) as i64 * 60),
+            s(rng.below(1_000_000)),
+            s("{\"default\":[\"std\"],\"std\":[\"alloc\"],\"alloc\":[],\"serde\":[\"dep:serde\"]}"),
+            s("t"),
+            s(i),
+            s("MIT OR Apache-2.0"),
+            s(""),
+            v.clone(),
+            v,
+            if rng.below(10) == 0 {
+                s("")
+            } else {
+                s(1 + rng.below(BENCH_USERS))
+            },
+            s("1.70"),
+            pg_time(T0),
+            s(if rng.below(50) == 0 { "t" } else { "f" }),
+        ]);
+    });
     let metadata = work.path().join("metadata.json");
     std::fs::write(
         &metadata,
